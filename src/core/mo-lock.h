@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _MoLock MoLock;
+
+gchar *mo_lock_path_for_account (const gchar *account);
+MoLock *mo_lock_acquire (const gchar *path, GError **error);
+void mo_lock_release (MoLock *lock);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoLock, mo_lock_release)
+
+G_END_DECLS
