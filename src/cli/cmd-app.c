@@ -18,205 +18,279 @@ typedef struct {
 } MoAppAddOptions;
 
 static MoApp *
-mo_app_add_build (const gchar *name, MoAppAddOptions *opts, GError **error)
+mo_app_add_build(const gchar *name, MoAppAddOptions *opts, GError **error)
 {
 	g_autoptr(MoApp) app = NULL;
 	MoProvider provider;
 
-	if (opts->provider == NULL || !mo_provider_from_string (opts->provider, &provider)) {
-		g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			     _("Give --provider microsoft, google or custom"));
+	if (opts->provider == NULL || !mo_provider_from_string(opts->provider, &provider)) {
+		g_set_error(error,
+			    G_OPTION_ERROR,
+			    G_OPTION_ERROR_BAD_VALUE,
+			    _("Give --provider microsoft, google or custom"));
 		return NULL;
 	}
 	if (opts->tenant != NULL && provider != MO_PROVIDER_MICROSOFT) {
-		g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			     _("--tenant applies to --provider microsoft only"));
+		g_set_error(error,
+			    G_OPTION_ERROR,
+			    G_OPTION_ERROR_BAD_VALUE,
+			    _("--tenant applies to --provider microsoft only"));
 		return NULL;
 	}
-	app = mo_app_new (name, provider);
-	app->client_id = g_steal_pointer (&opts->client_id);
-	app->tenant = g_steal_pointer (&opts->tenant);
-	app->token_endpoint = g_steal_pointer (&opts->token_endpoint);
-	app->authorize_endpoint = g_steal_pointer (&opts->authorize_endpoint);
-	app->device_endpoint = g_steal_pointer (&opts->device_endpoint);
-	if (!mo_app_fill_endpoints (app, error) || !mo_app_validate (app, error))
+	app = mo_app_new(name, provider);
+	app->client_id = g_steal_pointer(&opts->client_id);
+	app->tenant = g_steal_pointer(&opts->tenant);
+	app->token_endpoint = g_steal_pointer(&opts->token_endpoint);
+	app->authorize_endpoint = g_steal_pointer(&opts->authorize_endpoint);
+	app->device_endpoint = g_steal_pointer(&opts->device_endpoint);
+	if (!mo_app_fill_endpoints(app, error) || !mo_app_validate(app, error))
 		return NULL;
 	if (opts->secret) {
-		app->client_secret = mo_cli_read_secret (_("Client secret: "), error);
+		app->client_secret = mo_cli_read_secret(_("Client secret: "), error);
 		if (app->client_secret == NULL)
 			return NULL;
 	}
-	return g_steal_pointer (&app);
+	return g_steal_pointer(&app);
 }
 
 static void
-mo_app_add_options_clear (MoAppAddOptions *opts)
+mo_app_add_options_clear(MoAppAddOptions *opts)
 {
-	g_free (opts->provider);
-	g_free (opts->client_id);
-	g_free (opts->tenant);
-	g_free (opts->token_endpoint);
-	g_free (opts->authorize_endpoint);
-	g_free (opts->device_endpoint);
+	g_free(opts->provider);
+	g_free(opts->client_id);
+	g_free(opts->tenant);
+	g_free(opts->token_endpoint);
+	g_free(opts->authorize_endpoint);
+	g_free(opts->device_endpoint);
 }
 
 static int
-mo_app_add (MoCli *cli, int argc, char **argv)
+mo_app_add(MoCli *cli, int argc, char **argv)
 {
 	MoAppAddOptions opts = {NULL};
 	const GOptionEntry entries[] = {
-	    {"provider", 'p', 0, G_OPTION_ARG_STRING, &opts.provider,
-	     N_("microsoft, google or custom"), N_("PROVIDER")},
-	    {"client-id", 'c', 0, G_OPTION_ARG_STRING, &opts.client_id,
-	     N_("The app's client (application) ID"), N_("ID")},
-	    {"tenant", 't', 0, G_OPTION_ARG_STRING, &opts.tenant,
-	     N_("Microsoft directory (tenant) ID or common, organizations, consumers"),
-	     N_("TENANT")},
-	    {"token-endpoint", 0, 0, G_OPTION_ARG_STRING, &opts.token_endpoint,
-	     N_("Token endpoint URL (custom providers)"), N_("URL")},
-	    {"authorize-endpoint", 0, 0, G_OPTION_ARG_STRING, &opts.authorize_endpoint,
-	     N_("Authorization endpoint URL (custom providers)"), N_("URL")},
-	    {"device-endpoint", 0, 0, G_OPTION_ARG_STRING, &opts.device_endpoint,
-	     N_("Device authorization endpoint URL (custom providers)"), N_("URL")},
-	    {"secret", 's', 0, G_OPTION_ARG_NONE, &opts.secret,
-	     N_("Read the client secret from a prompt, or from standard input"), NULL},
-	    {NULL},
+		{"provider",
+		 'p',
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.provider,
+		 N_("microsoft, google or custom"),
+		 N_("PROVIDER")},
+		{"client-id",
+		 'c',
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.client_id,
+		 N_("The app's client (application) ID"),
+		 N_("ID")},
+		{"tenant",
+		 't',
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.tenant,
+		 N_("Microsoft directory (tenant) ID or common, organizations, consumers"),
+		 N_("TENANT")},
+		{"token-endpoint",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.token_endpoint,
+		 N_("Token endpoint URL (custom providers)"),
+		 N_("URL")},
+		{"authorize-endpoint",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.authorize_endpoint,
+		 N_("Authorization endpoint URL (custom providers)"),
+		 N_("URL")},
+		{"device-endpoint",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.device_endpoint,
+		 N_("Device authorization endpoint URL (custom providers)"),
+		 N_("URL")},
+		{"secret",
+		 's',
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &opts.secret,
+		 N_("Read the client secret from a prompt, or from standard input"),
+		 NULL},
+		{NULL},
 	};
 	g_autoptr(MoApp) app = NULL;
 	MoKeyring *keyring;
 	GError *error = NULL;
 	int rc = MO_EXIT_OK;
 
-	if (!mo_cli_parse (cli, "NAME",
-			   _("Registers an OAuth app (client) under NAME. Secrets are never "
-			     "taken from the command line: --secret reads it."),
-			   entries, &argc, &argv, 1, 1, &error) ||
-	    !mo_account_name_is_valid (argv[1], &error) ||
-	    (app = mo_app_add_build (argv[1], &opts, &error)) == NULL ||
-	    (keyring = mo_cli_get_keyring (cli, &error)) == NULL ||
-	    !mo_keyring_save_app (keyring, app, &error))
-		rc = mo_cli_fail (cli, NULL, error);
+	if (!mo_cli_parse(cli,
+			  "NAME",
+			  _("Registers an OAuth app (client) under NAME. Secrets are never "
+			    "taken from the command line: --secret reads it."),
+			  entries,
+			  &argc,
+			  &argv,
+			  1,
+			  1,
+			  &error) ||
+	    !mo_account_name_is_valid(argv[1], &error) ||
+	    (app = mo_app_add_build(argv[1], &opts, &error)) == NULL ||
+	    (keyring = mo_cli_get_keyring(cli, &error)) == NULL ||
+	    !mo_keyring_save_app(keyring, app, &error))
+		rc = mo_cli_fail(cli, NULL, error);
 	else
-		g_printerr (_("Registered app %s (%s, client ID %s%s).\n"), app->name,
-			    mo_provider_to_string (app->provider), app->client_id,
-			    app->client_secret != NULL ? _(", with client secret") : "");
-	mo_app_add_options_clear (&opts);
+		g_printerr(_("Registered app %s (%s, client ID %s%s).\n"),
+			   app->name,
+			   mo_provider_to_string(app->provider),
+			   app->client_id,
+			   app->client_secret != NULL ? _(", with client secret") : "");
+	mo_app_add_options_clear(&opts);
 	return rc;
 }
 
 static int
-mo_app_list (MoCli *cli, int argc, char **argv)
+mo_app_list(MoCli *cli, int argc, char **argv)
 {
 	g_autoptr(GPtrArray) entries = NULL;
 	MoKeyring *keyring;
 	GError *error = NULL;
 
-	if (!mo_cli_parse (cli, "", _("Lists the registered apps."), NULL, &argc, &argv, 0, 0,
-			   &error))
-		return mo_cli_fail (cli, NULL, error);
-	keyring = mo_cli_get_keyring (cli, &error);
-	if (keyring == NULL || (entries = mo_keyring_list (keyring, MO_KEYRING_APP, &error)) == NULL)
-		return mo_cli_fail (cli, NULL, error);
-	g_print ("%-20s %-10s %-38s %-6s %s\n", _("NAME"), _("PROVIDER"), _("CLIENT-ID"),
-		 _("SECRET"), _("TOKEN-ENDPOINT"));
+	if (!mo_cli_parse(cli,
+			  "",
+			  _("Lists the registered apps."),
+			  NULL,
+			  &argc,
+			  &argv,
+			  0,
+			  0,
+			  &error))
+		return mo_cli_fail(cli, NULL, error);
+	keyring = mo_cli_get_keyring(cli, &error);
+	if (keyring == NULL || (entries = mo_keyring_list(keyring, MO_KEYRING_APP, &error)) == NULL)
+		return mo_cli_fail(cli, NULL, error);
+	g_print("%-20s %-10s %-38s %-6s %s\n",
+		_("NAME"),
+		_("PROVIDER"),
+		_("CLIENT-ID"),
+		_("SECRET"),
+		_("TOKEN-ENDPOINT"));
 	for (guint i = 0; i < entries->len; i++) {
-		MoKeyringEntry *entry = g_ptr_array_index (entries, i);
+		MoKeyringEntry *entry = g_ptr_array_index(entries, i);
 		g_autoptr(MoApp) app = NULL;
 		g_autoptr(GError) error_local = NULL;
 
 		if (entry->locked) {
-			g_print ("%-20s %s\n", entry->name, _("(locked)"));
+			g_print("%-20s %s\n", entry->name, _("(locked)"));
 			continue;
 		}
-		app = mo_app_from_json (entry->json, entry->name, &error_local);
+		app = mo_app_from_json(entry->json, entry->name, &error_local);
 		if (app == NULL) {
-			g_print ("%-20s %s\n", entry->name, error_local->message);
+			g_print("%-20s %s\n", entry->name, error_local->message);
 			continue;
 		}
-		g_print ("%-20s %-10s %-38s %-6s %s\n", app->name,
-			 mo_provider_to_string (app->provider), app->client_id,
-			 app->client_secret != NULL ? _("yes") : _("no"), app->token_endpoint);
+		g_print("%-20s %-10s %-38s %-6s %s\n",
+			app->name,
+			mo_provider_to_string(app->provider),
+			app->client_id,
+			app->client_secret != NULL ? _("yes") : _("no"),
+			app->token_endpoint);
 	}
 	return MO_EXIT_OK;
 }
 
 /* Names of the accounts whose item says they use @app. */
 static GPtrArray *
-mo_app_users (MoKeyring *keyring, const gchar *app, GError **error)
+mo_app_users(MoKeyring *keyring, const gchar *app, GError **error)
 {
-	g_autoptr(GPtrArray) entries = mo_keyring_list (keyring, MO_KEYRING_ACCOUNT, error);
-	g_autoptr(GPtrArray) users = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(GPtrArray) entries = mo_keyring_list(keyring, MO_KEYRING_ACCOUNT, error);
+	g_autoptr(GPtrArray) users = g_ptr_array_new_with_free_func(g_free);
 
 	if (entries == NULL)
 		return NULL;
 	for (guint i = 0; i < entries->len; i++) {
-		MoKeyringEntry *entry = g_ptr_array_index (entries, i);
+		MoKeyringEntry *entry = g_ptr_array_index(entries, i);
 		g_autoptr(MoAccount) account = NULL;
 		if (entry->json == NULL)
 			continue;
-		account = mo_account_from_json (entry->json, entry->name, NULL);
-		if (account != NULL && g_strcmp0 (account->app, app) == 0)
-			g_ptr_array_add (users, g_strdup (entry->name));
+		account = mo_account_from_json(entry->json, entry->name, NULL);
+		if (account != NULL && g_strcmp0(account->app, app) == 0)
+			g_ptr_array_add(users, g_strdup(entry->name));
 	}
-	g_ptr_array_add (users, NULL);
-	return g_steal_pointer (&users);
+	g_ptr_array_add(users, NULL);
+	return g_steal_pointer(&users);
 }
 
 static int
-mo_app_remove (MoCli *cli, int argc, char **argv)
+mo_app_remove(MoCli *cli, int argc, char **argv)
 {
 	gboolean force = FALSE;
 	const GOptionEntry entries[] = {
-	    {"force", 'f', 0, G_OPTION_ARG_NONE, &force,
-	     N_("Remove even if accounts still use the app"), NULL},
-	    {NULL},
+		{"force",
+		 'f',
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &force,
+		 N_("Remove even if accounts still use the app"),
+		 NULL},
+		{NULL},
 	};
 	g_autoptr(GPtrArray) users = NULL;
 	g_autofree gchar *names = NULL;
 	MoKeyring *keyring;
 	GError *error = NULL;
 
-	if (!mo_cli_parse (cli, "NAME", _("Removes a registered app and its client secret."),
-			   entries, &argc, &argv, 1, 1, &error))
-		return mo_cli_fail (cli, NULL, error);
-	keyring = mo_cli_get_keyring (cli, &error);
-	if (keyring == NULL || (users = mo_app_users (keyring, argv[1], &error)) == NULL)
-		return mo_cli_fail (cli, NULL, error);
+	if (!mo_cli_parse(cli,
+			  "NAME",
+			  _("Removes a registered app and its client secret."),
+			  entries,
+			  &argc,
+			  &argv,
+			  1,
+			  1,
+			  &error))
+		return mo_cli_fail(cli, NULL, error);
+	keyring = mo_cli_get_keyring(cli, &error);
+	if (keyring == NULL || (users = mo_app_users(keyring, argv[1], &error)) == NULL)
+		return mo_cli_fail(cli, NULL, error);
 	if (users->len > 1 && !force) {
-		names = g_strjoinv (", ", (gchar **)users->pdata);
-		g_printerr (_("mailoauth app: app %s is used by %s; their tokens could no longer "
-			      "be refreshed. Forget those accounts first, or use --force.\n"),
-			    argv[1], names);
+		names = g_strjoinv(", ", (gchar **)users->pdata);
+		g_printerr(_("mailoauth app: app %s is used by %s; their tokens could no longer "
+			     "be refreshed. Forget those accounts first, or use --force.\n"),
+			   argv[1],
+			   names);
 		return MO_EXIT_FAILURE;
 	}
-	if (!mo_keyring_delete (keyring, MO_KEYRING_APP, argv[1], &error))
-		return mo_cli_fail (cli, NULL, error);
-	g_printerr (_("Removed app %s.\n"), argv[1]);
+	if (!mo_keyring_delete(keyring, MO_KEYRING_APP, argv[1], &error))
+		return mo_cli_fail(cli, NULL, error);
+	g_printerr(_("Removed app %s.\n"), argv[1]);
 	return MO_EXIT_OK;
 }
 
 int
-mo_cmd_app (MoCli *cli, int argc, char **argv)
+mo_cmd_app(MoCli *cli, int argc, char **argv)
 {
 	static const struct {
 		const gchar *name;
 		const gchar *command;
 		MoCliCommandFunc func;
 	} subcommands[] = {
-	    {"add", "app add", mo_app_add},
-	    {"list", "app list", mo_app_list},
-	    {"remove", "app remove", mo_app_remove},
+		{"add", "app add", mo_app_add},
+		{"list", "app list", mo_app_list},
+		{"remove", "app remove", mo_app_remove},
 	};
 
-	for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS (subcommands); i++) {
-		if (g_strcmp0 (argv[1], subcommands[i].name) == 0) {
+	for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS(subcommands); i++) {
+		if (g_strcmp0(argv[1], subcommands[i].name) == 0) {
 			cli->command = subcommands[i].command;
-			return subcommands[i].func (cli, argc - 1, argv + 1);
+			return subcommands[i].func(cli, argc - 1, argv + 1);
 		}
 	}
-	g_printerr ("%s\n", _("Usage: mailoauth app add|list|remove … (see “mailoauth app add "
-			      "--help”)"));
-	return argc >= 2 && (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0)
-		   ? MO_EXIT_OK
-		   : MO_EXIT_USAGE;
+	g_printerr("%s\n",
+		   _("Usage: mailoauth app add|list|remove … (see “mailoauth app add "
+		     "--help”)"));
+	return argc >= 2 && (g_strcmp0(argv[1], "--help") == 0 || g_strcmp0(argv[1], "-h") == 0)
+		       ? MO_EXIT_OK
+		       : MO_EXIT_USAGE;
 }

@@ -13,86 +13,99 @@
 
 /* Reads a token file without following a symlink planted in its place. */
 static gchar *
-mo_import_read_file (const gchar *path, gsize *len, GError **error)
+mo_import_read_file(const gchar *path, gsize *len, GError **error)
 {
 	struct stat st;
 	gchar *data;
-	int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		int errsv = fd < 0 ? errno : EINVAL;
 		if (fd >= 0)
-			close (fd);
-		g_set_error (error, MO_ERROR,
-			     errsv == ENOENT ? MO_ERROR_NOT_FOUND : MO_ERROR_INVALID_DATA,
-			     _("Cannot read the token file %s: %s"), path, g_strerror (errsv));
+			close(fd);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("Cannot read the token file %s: %s"),
+			    path,
+			    g_strerror(errsv));
 		return NULL;
 	}
 	if (st.st_size > MO_JSON_MAX_SIZE) {
-		close (fd);
-		g_set_error (error, MO_ERROR, MO_ERROR_INVALID_DATA,
-			     _("The token file %s is too large to be one"), path);
+		close(fd);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("The token file %s is too large to be one"),
+			    path);
 		return NULL;
 	}
-	data = g_malloc0 (st.st_size + 1);
+	data = g_malloc0(st.st_size + 1);
 	*len = 0;
 	while (*len < (gsize)st.st_size) {
-		ssize_t n = read (fd, data + *len, st.st_size - *len);
+		ssize_t n = read(fd, data + *len, st.st_size - *len);
 		if (n <= 0)
 			break;
 		*len += n;
 	}
-	close (fd);
+	close(fd);
 	return data;
 }
 
 /* sasl-xoauth2's guide names files token.ADDRESS */
 static gchar *
-mo_import_default_account (const gchar *path, const MoTokenFile *file)
+mo_import_default_account(const gchar *path, const MoTokenFile *file)
 {
 	g_autofree gchar *base = NULL;
 
 	if (file->user != NULL)
-		return g_strdup (file->user);
-	base = g_path_get_basename (path);
-	if (g_str_has_prefix (base, "token.") && base[6] != '\0')
-		return g_strdup (base + 6);
-	return g_steal_pointer (&base);
+		return g_strdup(file->user);
+	base = g_path_get_basename(path);
+	if (g_str_has_prefix(base, "token.") && base[6] != '\0')
+		return g_strdup(base + 6);
+	return g_steal_pointer(&base);
 }
 
 /* The app the token belongs to: from the file's client fields, or an existing one. */
 static gboolean
-mo_import_app (MoKeyring *keyring, MoTokenFile *file, const gchar *app_name, const gchar *path,
-	       GError **error)
+mo_import_app(MoKeyring *keyring,
+	      MoTokenFile *file,
+	      const gchar *app_name,
+	      const gchar *path,
+	      GError **error)
 {
 	g_autoptr(MoApp) app = NULL;
 
 	if (file->client_id == NULL) {
 		g_autoptr(MoApp) existing = NULL;
+		/* without a client in the file, an app of the account's name is no guess to make
+		 * silently: it may belong to another provider */
 		if (app_name == NULL) {
-			g_set_error (error, MO_ERROR, MO_ERROR_INVALID_ARGUMENT,
-				     _("The token file %s names no client_id; give the app it "
-				       "belongs to with --app APP (register it first with "
-				       "“mailoauth app add”)"),
-				     path);
+			g_set_error(error,
+				    MO_ERROR,
+				    MO_ERROR_INVALID_ARGUMENT,
+				    _("The token file %s names no client_id; give the app it "
+				      "belongs to with --app APP (register it first with "
+				      "“mailoauth app add”)"),
+				    path);
 			return FALSE;
 		}
-		existing = mo_keyring_load_app (keyring, app_name, error);
+		existing = mo_keyring_load_app(keyring, app_name, error);
 		return existing != NULL;
 	}
-	app = mo_app_new (app_name, MO_PROVIDER_CUSTOM);
-	app->client_id = g_strdup (file->client_id);
-	app->client_secret = g_strdup (file->client_secret);
-	app->token_endpoint = g_strdup (file->token_endpoint != NULL
-					    ? file->token_endpoint
-					    : MO_SASL_XOAUTH2_DEFAULT_TOKEN_ENDPOINT);
-	if (!mo_app_validate (app, error))
+	app = mo_app_new(app_name, MO_PROVIDER_CUSTOM);
+	app->client_id = g_strdup(file->client_id);
+	app->client_secret = g_strdup(file->client_secret);
+	app->token_endpoint =
+		g_strdup(file->token_endpoint != NULL ? file->token_endpoint
+						      : MO_SASL_XOAUTH2_DEFAULT_TOKEN_ENDPOINT);
+	if (!mo_app_validate(app, error))
 		return FALSE;
-	return mo_keyring_save_app (keyring, app, error);
+	return mo_keyring_save_app(keyring, app, error);
 }
 
 static int
-mo_import_run (MoCli *cli, const gchar *path, const gchar *account_opt, const gchar *app_opt)
+mo_import_run(MoCli *cli, const gchar *path, const gchar *account_opt, const gchar *app_opt)
 {
 	g_autoptr(MoTokenFile) file = NULL;
 	g_autoptr(MoAccount) account = NULL;
@@ -103,61 +116,81 @@ mo_import_run (MoCli *cli, const gchar *path, const gchar *account_opt, const gc
 	GError *error = NULL;
 	gsize len = 0;
 
-	data = mo_import_read_file (path, &len, &error);
+	data = mo_import_read_file(path, &len, &error);
 	if (data == NULL)
-		return mo_cli_fail (cli, NULL, error);
-	file = mo_token_file_parse (data, len, path, &error);
+		return mo_cli_fail(cli, NULL, error);
+	file = mo_token_file_parse(data, len, path, &error);
 	if (file == NULL)
-		return mo_cli_fail (cli, NULL, error);
-	name = account_opt != NULL ? g_strdup (account_opt) : mo_import_default_account (path, file);
-	if (!mo_account_name_is_valid (name, &error) ||
-	    (app_opt != NULL && !mo_account_name_is_valid (app_opt, &error)))
-		return mo_cli_fail (cli, NULL, error);
-	keyring = mo_cli_get_keyring (cli, &error);
+		return mo_cli_fail(cli, NULL, error);
+	name = account_opt != NULL ? g_strdup(account_opt) : mo_import_default_account(path, file);
+	if (!mo_account_name_is_valid(name, &error) ||
+	    (app_opt != NULL && !mo_account_name_is_valid(app_opt, &error)))
+		return mo_cli_fail(cli, NULL, error);
+	keyring = mo_cli_get_keyring(cli, &error);
 	if (keyring == NULL ||
-	    !mo_import_app (keyring, file, app_opt != NULL ? app_opt : name, path, &error))
-		return mo_cli_fail (cli, name, error);
+	    !mo_import_app(keyring,
+			   file,
+			   file->client_id != NULL && app_opt == NULL ? name : app_opt,
+			   path,
+			   &error))
+		return mo_cli_fail(cli, name, error);
 
-	account = mo_account_new (name);
-	account->user = g_strdup (file->user != NULL ? file->user : name);
-	account->app = g_strdup (app_opt != NULL ? app_opt : name);
-	mo_token_free (account->token);
-	account->token = mo_token_copy (file->token);
-	if (!mo_keyring_save_account (keyring, account, &error))
-		return mo_cli_fail (cli, name, error);
+	account = mo_account_new(name);
+	account->user = g_strdup(file->user != NULL ? file->user : name);
+	account->app = g_strdup(app_opt != NULL ? app_opt : name);
+	mo_token_free(account->token);
+	account->token = mo_token_copy(file->token);
+	if (!mo_keyring_save_account(keyring, account, &error))
+		return mo_cli_fail(cli, name, error);
 
-	until = mo_cli_format_time (account->token->expiry, g_get_real_time () / G_USEC_PER_SEC);
-	g_printerr (_("Imported %s (app %s); access token valid until %s.\n"), name, account->app,
-		    until);
-	g_printerr (_("In ~/.mbsyncrc: PassCmd \"mailoauth token %s\"\n"), name);
-	g_printerr (_("%s still holds the tokens in plain text; delete it once you no longer "
-		      "need it.\n"),
-		    path);
+	until = mo_cli_format_time(account->token->expiry, g_get_real_time() / G_USEC_PER_SEC);
+	g_printerr(_("Imported %s (app %s); access token valid until %s.\n"),
+		   name,
+		   account->app,
+		   until);
+	g_printerr(_("In ~/.mbsyncrc: PassCmd \"mailoauth token %s\"\n"), name);
+	g_printerr(_("%s still holds the tokens in plain text; delete it once you no longer "
+		     "need it.\n"),
+		   path);
 	return MO_EXIT_OK;
 }
 
 int
-mo_cmd_import (MoCli *cli, int argc, char **argv)
+mo_cmd_import(MoCli *cli, int argc, char **argv)
 {
 	g_autofree gchar *account = NULL;
 	g_autofree gchar *app = NULL;
 	const GOptionEntry entries[] = {
-	    {"account", 'a', 0, G_OPTION_ARG_STRING, &account,
-	     N_("Account name (default: the file's user, or its name without “token.”)"),
-	     N_("NAME")},
-	    {"app", 0, 0, G_OPTION_ARG_STRING, &app,
-	     N_("App to refresh with (default: one made from the file's client_id, named after "
-		"the account)"),
-	     N_("APP")},
-	    {NULL},
+		{"account",
+		 'a',
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &account,
+		 N_("Account name (default: the file's user, or its name without “token.”)"),
+		 N_("NAME")},
+		{"app",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &app,
+		 N_("App to refresh with (default: one made from the file's client_id, named after "
+		    "the account)"),
+		 N_("APP")},
+		{NULL},
 	};
 	GError *error = NULL;
 
-	if (!mo_cli_parse (cli, "FILE",
-			   _("Moves the tokens of a sasl-xoauth2 token file into the keyring. "
-			     "The file's client_id, client_secret and token_endpoint become an "
-			     "app; without them, name an existing app with --app."),
-			   entries, &argc, &argv, 1, 1, &error))
-		return mo_cli_fail (cli, NULL, error);
-	return mo_import_run (cli, argv[1], account, app);
+	if (!mo_cli_parse(cli,
+			  "FILE",
+			  _("Moves the tokens of a sasl-xoauth2 token file into the keyring. "
+			    "The file's client_id, client_secret and token_endpoint become an "
+			    "app; without them, name an existing app with --app."),
+			  entries,
+			  &argc,
+			  &argv,
+			  1,
+			  1,
+			  &error))
+		return mo_cli_fail(cli, NULL, error);
+	return mo_import_run(cli, argv[1], account, app);
 }

@@ -9,75 +9,96 @@
 
 /* Fresh token of @account from the keyring, refreshed (and stored) first if needed. */
 static MoToken *
-mo_cmd_get_token (MoCli *cli, const gchar *account, gboolean force, gboolean *refreshed,
-		  GError **error)
+mo_cmd_get_token(MoCli *cli,
+		 const gchar *account,
+		 gboolean force,
+		 gboolean *refreshed,
+		 GError **error)
 {
 	MoRefreshOptions options = {
-	    .margin = cli->config.refresh_margin,
-	    .force = force,
-	    .http = cli->config.http,
+		.margin = cli->config.refresh_margin,
+		.force = force,
+		.http = cli->config.http,
 	};
 	g_autoptr(MoTokenStore) store = NULL;
-	MoKeyring *keyring = mo_cli_get_keyring (cli, error);
+	MoKeyring *keyring = mo_cli_get_keyring(cli, error);
 
 	if (keyring == NULL)
 		return NULL;
-	store = mo_keyring_token_store_new (keyring, account);
-	return mo_refresh_get_token (store, &options, refreshed, error);
+	store = mo_keyring_token_store_new(keyring, account);
+	return mo_refresh_get_token(store, &options, refreshed, error);
 }
 
 int
-mo_cmd_token (MoCli *cli, int argc, char **argv)
+mo_cmd_token(MoCli *cli, int argc, char **argv)
 {
 	g_autoptr(MoToken) token = NULL;
 	GError *error = NULL;
 
-	if (!mo_cli_parse (cli, "ACCOUNT",
-			   _("Prints a fresh access token of ACCOUNT and a newline, refreshing it "
-			     "first when it expires within the refresh margin. Use it as mbsync's "
-			     "PassCmd."),
-			   NULL, &argc, &argv, 1, 1, &error))
-		return mo_cli_fail (cli, NULL, error);
-	token = mo_cmd_get_token (cli, argv[1], FALSE, NULL, &error);
+	if (!mo_cli_parse(cli,
+			  "ACCOUNT",
+			  _("Prints a fresh access token of ACCOUNT and a newline, refreshing it "
+			    "first when it expires within the refresh margin. Use it as mbsync's "
+			    "PassCmd."),
+			  NULL,
+			  &argc,
+			  &argv,
+			  1,
+			  1,
+			  &error))
+		return mo_cli_fail(cli, NULL, error);
+	token = mo_cmd_get_token(cli, argv[1], FALSE, NULL, &error);
 	if (token == NULL)
-		return mo_cli_fail (cli, argv[1], error);
+		return mo_cli_fail(cli, argv[1], error);
 	/* stdout carries the token and nothing else */
-	if (fputs (token->access_token, stdout) < 0 || fputc ('\n', stdout) < 0 ||
-	    fflush (stdout) != 0) {
-		g_printerr (_("mailoauth token: cannot write the token to standard output\n"));
+	if (fputs(token->access_token, stdout) < 0 || fputc('\n', stdout) < 0 ||
+	    fflush(stdout) != 0) {
+		g_printerr(_("mailoauth token: cannot write the token to standard output\n"));
 		return MO_EXIT_FAILURE;
 	}
 	return MO_EXIT_OK;
 }
 
 int
-mo_cmd_refresh (MoCli *cli, int argc, char **argv)
+mo_cmd_refresh(MoCli *cli, int argc, char **argv)
 {
 	gboolean force = FALSE;
 	gboolean refreshed = FALSE;
 	const GOptionEntry entries[] = {
-	    {"force", 'f', 0, G_OPTION_ARG_NONE, &force,
-	     N_("Refresh even if the token is still fresh"), NULL},
-	    {NULL},
+		{"force",
+		 'f',
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &force,
+		 N_("Refresh even if the token is still fresh"),
+		 NULL},
+		{NULL},
 	};
 	g_autoptr(MoToken) token = NULL;
 	g_autofree gchar *until = NULL;
 	GError *error = NULL;
 
-	if (!mo_cli_parse (cli, "ACCOUNT",
-			   _("Refreshes the token of ACCOUNT if it expires within the refresh "
-			     "margin (always with --force) and stores the result."),
-			   entries, &argc, &argv, 1, 1, &error))
-		return mo_cli_fail (cli, NULL, error);
-	token = mo_cmd_get_token (cli, argv[1], force, &refreshed, &error);
+	if (!mo_cli_parse(cli,
+			  "ACCOUNT",
+			  _("Refreshes the token of ACCOUNT if it expires within the refresh "
+			    "margin (always with --force) and stores the result."),
+			  entries,
+			  &argc,
+			  &argv,
+			  1,
+			  1,
+			  &error))
+		return mo_cli_fail(cli, NULL, error);
+	token = mo_cmd_get_token(cli, argv[1], force, &refreshed, &error);
 	if (token == NULL)
-		return mo_cli_fail (cli, argv[1], error);
-	until = mo_cli_format_time (token->expiry, g_get_real_time () / G_USEC_PER_SEC);
+		return mo_cli_fail(cli, argv[1], error);
+	until = mo_cli_format_time(token->expiry, g_get_real_time() / G_USEC_PER_SEC);
 	if (refreshed)
-		g_printerr (_("Refreshed the token of %s; valid until %s.\n"), argv[1], until);
+		g_printerr(_("Refreshed the token of %s; valid until %s.\n"), argv[1], until);
 	else
-		g_printerr (_("The token of %s is valid until %s; not refreshed (use --force to "
-			      "refresh anyway).\n"),
-			    argv[1], until);
+		g_printerr(_("The token of %s is valid until %s; not refreshed (use --force to "
+			     "refresh anyway).\n"),
+			   argv[1],
+			   until);
 	return MO_EXIT_OK;
 }

@@ -21,64 +21,66 @@ static const struct {
 };
 
 static void
-mo_main_usage (FILE *out)
+mo_main_usage(FILE *out)
 {
-	fprintf (out, "%s\n\n%s\n", _("Usage: mailoauth COMMAND [OPTION…] [ARGUMENT…]"),
-		 _("Commands:"));
-	for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-		fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
-	fprintf (out, "\n%s\n", _("Run “mailoauth COMMAND --help” for a command's options."));
+	fprintf(out,
+		"%s\n\n%s\n",
+		_("Usage: mailoauth COMMAND [OPTION…] [ARGUMENT…]"),
+		_("Commands:"));
+	for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+	fprintf(out, "\n%s\n", _("Run “mailoauth COMMAND --help” for a command's options."));
 }
 
 static gboolean
-mo_main_load_config (MoCli *cli)
+mo_main_load_config(MoCli *cli)
 {
-	g_autofree gchar *path = mo_config_default_path ();
+	g_autofree gchar *path = mo_config_default_path();
 	g_autoptr(GError) error = NULL;
 
-	mo_config_init_defaults (&cli->config);
-	if (!mo_config_load (&cli->config, path, &error)) {
-		g_printerr ("mailoauth: %s\n", error->message);
+	mo_config_init_defaults(&cli->config);
+	if (!mo_config_load(&cli->config, path, &error)) {
+		g_printerr("mailoauth: %s\n", error->message);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 int
-main (int argc, char **argv)
+main(int argc, char **argv)
 {
 	MoCli cli = {0};
 	int rc;
 
-	setlocale (LC_ALL, "");
-	bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-	bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-	textdomain (GETTEXT_PACKAGE);
+	setlocale(LC_ALL, "");
+	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+	textdomain(GETTEXT_PACKAGE);
 
 	if (argc < 2) {
-		mo_main_usage (stderr);
+		mo_main_usage(stderr);
 		return MO_EXIT_USAGE;
 	}
-	if (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0 ||
-	    g_strcmp0 (argv[1], "help") == 0) {
-		mo_main_usage (stdout);
+	if (g_strcmp0(argv[1], "--help") == 0 || g_strcmp0(argv[1], "-h") == 0 ||
+	    g_strcmp0(argv[1], "help") == 0) {
+		mo_main_usage(stdout);
 		return MO_EXIT_OK;
 	}
-	if (g_strcmp0 (argv[1], "--version") == 0) {
-		g_print ("mailoauth %s\n", PACKAGE_VERSION);
+	if (g_strcmp0(argv[1], "--version") == 0) {
+		g_print("mailoauth %s\n", PACKAGE_VERSION);
 		return MO_EXIT_OK;
 	}
-	for (guint i = 0; i < G_N_ELEMENTS (commands); i++) {
-		if (g_strcmp0 (argv[1], commands[i].name) != 0)
+	for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+		if (g_strcmp0(argv[1], commands[i].name) != 0)
 			continue;
-		if (!mo_main_load_config (&cli))
+		if (!mo_main_load_config(&cli))
 			return MO_EXIT_FAILURE;
 		cli.command = commands[i].name;
-		rc = commands[i].func (&cli, argc - 1, argv + 1);
-		g_clear_pointer (&cli.keyring, mo_keyring_free);
+		rc = commands[i].func(&cli, argc - 1, argv + 1);
+		g_clear_pointer(&cli.keyring, mo_keyring_free);
 		return rc;
 	}
-	g_printerr (_("mailoauth: unknown command “%s”\n"), argv[1]);
-	mo_main_usage (stderr);
+	g_printerr(_("mailoauth: unknown command “%s”\n"), argv[1]);
+	mo_main_usage(stderr);
 	return MO_EXIT_USAGE;
 }

@@ -13,55 +13,66 @@
 #define MO_CLI_SECRET_MAX 4096
 
 MoKeyring *
-mo_cli_get_keyring (MoCli *cli, GError **error)
+mo_cli_get_keyring(MoCli *cli, GError **error)
 {
 	if (cli->keyring == NULL)
-		cli->keyring = mo_keyring_open (cli->config.keyring_timeout, error);
+		cli->keyring = mo_keyring_open(cli->config.keyring_timeout, error);
 	return cli->keyring;
 }
 
 /* Parses the options of one subcommand; the remaining arguments are left in argv[1..]. */
 gboolean
-mo_cli_parse (MoCli *cli, const gchar *params, const gchar *summary, const GOptionEntry *entries,
-	      int *argc, char ***argv, int min_args, int max_args, GError **error)
+mo_cli_parse(MoCli *cli,
+	     const gchar *params,
+	     const gchar *summary,
+	     const GOptionEntry *entries,
+	     int *argc,
+	     char ***argv,
+	     int min_args,
+	     int max_args,
+	     GError **error)
 {
-	g_autoptr(GOptionContext) context = g_option_context_new (params);
-	g_autofree gchar *prgname = g_strdup_printf ("mailoauth %s", cli->command);
+	g_autoptr(GOptionContext) context = g_option_context_new(params);
+	g_autofree gchar *prgname = g_strdup_printf("mailoauth %s", cli->command);
 	int nargs;
 
-	g_set_prgname (prgname);
-	g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-	g_option_context_set_summary (context, summary);
+	g_set_prgname(prgname);
+	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+	g_option_context_set_summary(context, summary);
 	if (entries != NULL)
-		g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-	if (!g_option_context_parse (context, argc, argv, error))
+		g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+	if (!g_option_context_parse(context, argc, argv, error))
 		return FALSE;
 	nargs = *argc - 1;
 	if (nargs < min_args || nargs > max_args) {
-		g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-			     nargs < min_args ? _("Missing argument: %s (see “mailoauth %s --help”)")
-					      : _("Too many arguments (expected %s; see “mailoauth "
-						  "%s --help”)"),
-			     params, cli->command);
+		g_set_error(error,
+			    G_OPTION_ERROR,
+			    G_OPTION_ERROR_FAILED,
+			    nargs < min_args ? _("Missing argument: %s (see “mailoauth %s --help”)")
+					     : _("Too many arguments (expected %s; see “mailoauth "
+						 "%s --help”)"),
+			    params,
+			    cli->command);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static void
-mo_cli_print_hint (MoExitCode code, const gchar *account)
+mo_cli_print_hint(MoExitCode code, const gchar *account)
 {
 	switch (code) {
 	case MO_EXIT_REAUTHORIZE:
-		g_printerr (_("The provider no longer accepts the sign-in of %s. Sign in again to "
-			      "get a new token (e.g. with sasl-xoauth2-tool get-token), then run "
-			      "“mailoauth import FILE --account %s”. The old token was kept.\n"),
-			    account, account);
+		g_printerr(_("The provider no longer accepts the sign-in of %s. Sign in again to "
+			     "get a new token (e.g. with sasl-xoauth2-tool get-token), then run "
+			     "“mailoauth import FILE --account %s”. The old token was kept.\n"),
+			   account,
+			   account);
 		break;
 	case MO_EXIT_TEMPFAIL:
-		g_printerr (_("This looks temporary (network or provider); try again later. The "
-			      "stored token of %s is unchanged.\n"),
-			    account);
+		g_printerr(_("This looks temporary (network or provider); try again later. The "
+			     "stored token of %s is unchanged.\n"),
+			   account);
 		break;
 	default:
 		break;
@@ -70,41 +81,45 @@ mo_cli_print_hint (MoExitCode code, const gchar *account)
 
 /* Reports @error on stderr, with what to do next, and returns the exit code for it. */
 int
-mo_cli_fail (MoCli *cli, const gchar *account, GError *error)
+mo_cli_fail(MoCli *cli, const gchar *account, GError *error)
 {
-	MoExitCode code = mo_error_to_exit_code (error);
+	MoExitCode code = mo_error_to_exit_code(error);
 
-	g_printerr ("mailoauth %s: %s\n", cli->command, error->message);
+	g_printerr("mailoauth %s: %s\n", cli->command, error->message);
 	if (account != NULL)
-		mo_cli_print_hint (code, account);
-	g_error_free (error);
+		mo_cli_print_hint(code, account);
+	g_error_free(error);
 	return code;
 }
 
 gchar *
-mo_cli_format_time (gint64 when, gint64 now)
+mo_cli_format_time(gint64 when, gint64 now)
 {
 	g_autoptr(GDateTime) dt = NULL;
 	g_autofree gchar *date = NULL;
 	gint64 left = when - now;
 
 	if (when <= 0)
-		return g_strdup (_("unknown"));
-	dt = g_date_time_new_from_unix_local (when);
-	date = dt != NULL ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
-	if (left >= 0)
-		return g_strdup_printf (_("%s (in %" G_GINT64_FORMAT " min)"), date, left / 60);
-	return g_strdup_printf (_("%s (%" G_GINT64_FORMAT " min ago)"), date, -left / 60);
+		return g_strdup(_("unknown"));
+	dt = g_date_time_new_from_unix_local(when);
+	date = dt != NULL ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S") : g_strdup("?");
+	if (left > 0 && left < 120)
+		return g_strdup_printf(_("%s (in %lld s)"), date, (long long)left);
+	if (left > 0)
+		return g_strdup_printf(_("%s (in %lld min)"), date, (long long)(left / 60));
+	if (-left < 120)
+		return g_strdup_printf(_("%s (%lld s ago)"), date, (long long)-left);
+	return g_strdup_printf(_("%s (%lld min ago)"), date, (long long)(-left / 60));
 }
 
 static gboolean
-mo_cli_read_line (int fd, gchar *buf, gsize size)
+mo_cli_read_line(int fd, gchar *buf, gsize size)
 {
 	gsize len = 0;
 
 	while (len + 1 < size) {
 		gchar c;
-		ssize_t n = read (fd, &c, 1);
+		ssize_t n = read(fd, &c, 1);
 		if (n < 0)
 			return FALSE;
 		if (n == 0 || c == '\n')
@@ -120,33 +135,35 @@ mo_cli_read_line (int fd, gchar *buf, gsize size)
 /* A secret never comes from argv (other users see it in ps): from a no-echo prompt on a
  * terminal, else the first line of stdin. */
 gchar *
-mo_cli_read_secret (const gchar *prompt, GError **error)
+mo_cli_read_secret(const gchar *prompt, GError **error)
 {
 	gchar buf[MO_CLI_SECRET_MAX];
 	struct termios saved, noecho;
-	gboolean tty = isatty (STDIN_FILENO);
+	gboolean tty = isatty(STDIN_FILENO);
 	gboolean ok;
 	gchar *secret;
 
 	if (tty) {
-		g_printerr ("%s", prompt);
-		tcgetattr (STDIN_FILENO, &saved);
+		g_printerr("%s", prompt);
+		tcgetattr(STDIN_FILENO, &saved);
 		noecho = saved;
 		noecho.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr (STDIN_FILENO, TCSAFLUSH, &noecho);
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
 	}
-	ok = mo_cli_read_line (STDIN_FILENO, buf, sizeof (buf));
+	ok = mo_cli_read_line(STDIN_FILENO, buf, sizeof(buf));
 	if (tty) {
-		tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
-		g_printerr ("\n");
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		g_printerr("\n");
 	}
 	if (!ok || buf[0] == '\0') {
-		mo_secure_wipe (buf, sizeof (buf));
-		g_set_error (error, MO_ERROR, MO_ERROR_INVALID_ARGUMENT,
-			     _("No client secret was given on standard input"));
+		mo_secure_wipe(buf, sizeof(buf));
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_ARGUMENT,
+			    _("No client secret was given on standard input"));
 		return NULL;
 	}
-	secret = g_strdup (buf);
-	mo_secure_wipe (buf, sizeof (buf));
+	secret = g_strdup(buf);
+	mo_secure_wipe(buf, sizeof(buf));
 	return secret;
 }

@@ -16,27 +16,27 @@ typedef struct {
 	const gchar *command;
 } MoCli;
 
-typedef int (*MoCliCommandFunc) (MoCli *cli, int argc, char **argv);
+typedef int (*MoCliCommandFunc)(MoCli *cli, int argc, char **argv);
 
-MoKeyring *mo_cli_get_keyring (MoCli *cli, GError **error);
-gboolean mo_cli_parse (MoCli *cli,
-		       const gchar *params,
-		       const gchar *summary,
-		       const GOptionEntry *entries,
-		       int *argc,
-		       char ***argv,
-		       int min_args,
-		       int max_args,
-		       GError **error);
-int mo_cli_fail (MoCli *cli, const gchar *account, GError *error);
-gchar *mo_cli_format_time (gint64 when, gint64 now);
-gchar *mo_cli_read_secret (const gchar *prompt, GError **error);
+MoKeyring *mo_cli_get_keyring(MoCli *cli, GError **error);
+gboolean mo_cli_parse(MoCli *cli,
+		      const gchar *params,
+		      const gchar *summary,
+		      const GOptionEntry *entries,
+		      int *argc,
+		      char ***argv,
+		      int min_args,
+		      int max_args,
+		      GError **error);
+int mo_cli_fail(MoCli *cli, const gchar *account, GError *error);
+gchar *mo_cli_format_time(gint64 when, gint64 now);
+gchar *mo_cli_read_secret(const gchar *prompt, GError **error);
 
-int mo_cmd_token (MoCli *cli, int argc, char **argv);
-int mo_cmd_refresh (MoCli *cli, int argc, char **argv);
-int mo_cmd_import (MoCli *cli, int argc, char **argv);
-int mo_cmd_app (MoCli *cli, int argc, char **argv);
-int mo_cmd_status (MoCli *cli, int argc, char **argv);
-int mo_cmd_forget (MoCli *cli, int argc, char **argv);
+int mo_cmd_token(MoCli *cli, int argc, char **argv);
+int mo_cmd_refresh(MoCli *cli, int argc, char **argv);
+int mo_cmd_import(MoCli *cli, int argc, char **argv);
+int mo_cmd_app(MoCli *cli, int argc, char **argv);
+int mo_cmd_status(MoCli *cli, int argc, char **argv);
+int mo_cmd_forget(MoCli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 typedef struct {
 	gchar *name;
 	MoProvider provider;
-	gchar *tenant;	      /* Microsoft only; NULL means "common" */
+	gchar *tenant; /* Microsoft only; NULL means "common" */
 	gchar *client_id;
 	gchar *client_secret; /* secret; NULL for public clients */
 	gchar *token_endpoint;
@@ -21,13 +21,13 @@ typedef struct {
 
 #define MO_APP_JSON_VERSION 1
 
-MoApp *mo_app_new (const gchar *name, MoProvider provider);
-void mo_app_free (MoApp *app);
-gboolean mo_app_fill_endpoints (MoApp *app, GError **error);
-gboolean mo_app_validate (const MoApp *app, GError **error);
-MoApp *mo_app_from_json (const gchar *json, const gchar *name, GError **error);
-gchar *mo_app_to_json (const MoApp *app);
+MoApp *mo_app_new(const gchar *name, MoProvider provider);
+void mo_app_free(MoApp *app);
+gboolean mo_app_fill_endpoints(MoApp *app, GError **error);
+gboolean mo_app_validate(const MoApp *app, GError **error);
+MoApp *mo_app_from_json(const gchar *json, const gchar *name, GError **error);
+gchar *mo_app_to_json(const MoApp *app);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoApp, mo_app_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoApp, mo_app_free)
 
 G_END_DECLS

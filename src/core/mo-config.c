@@ -7,11 +7,11 @@
 #include "mo-error.h"
 #include "mo-token.h"
 
-#define MO_CONFIG_GROUP "mailoauth"
+#define MO_CONFIG_GROUP	      "mailoauth"
 #define MO_CONFIG_MAX_SECONDS (24 * 3600)
 
 void
-mo_config_init_defaults (MoConfig *config)
+mo_config_init_defaults(MoConfig *config)
 {
 	config->refresh_margin = MO_DEFAULT_REFRESH_MARGIN;
 	config->keyring_timeout = MO_DEFAULT_KEYRING_TIMEOUT;
@@ -20,27 +20,35 @@ mo_config_init_defaults (MoConfig *config)
 }
 
 gchar *
-mo_config_default_path (void)
+mo_config_default_path(void)
 {
-	return g_build_filename (g_get_user_config_dir (), "mailoauth", "mailoauth.conf", NULL);
+	return g_build_filename(g_get_user_config_dir(), "mailoauth", "mailoauth.conf", NULL);
 }
 
 /* An absent key keeps the default; a present but wrong one is an error naming it. */
 static gboolean
-mo_config_read_seconds (GKeyFile *kf, const gchar *path, const gchar *key, gint64 min,
-			gint64 *value, GError **error)
+mo_config_read_seconds(GKeyFile *kf,
+		       const gchar *path,
+		       const gchar *key,
+		       gint64 min,
+		       gint64 *value,
+		       GError **error)
 {
 	g_autoptr(GError) error_local = NULL;
 	gint64 v;
 
-	if (!g_key_file_has_key (kf, MO_CONFIG_GROUP, key, NULL))
+	if (!g_key_file_has_key(kf, MO_CONFIG_GROUP, key, NULL))
 		return TRUE;
-	v = g_key_file_get_int64 (kf, MO_CONFIG_GROUP, key, &error_local);
+	v = g_key_file_get_int64(kf, MO_CONFIG_GROUP, key, &error_local);
 	if (error_local != NULL || v < min || v > MO_CONFIG_MAX_SECONDS) {
-		g_set_error (error, MO_ERROR, MO_ERROR_INVALID_DATA,
-			     _("In %s, %s must be a number of seconds from %" G_GINT64_FORMAT
-			       " to %d"),
-			     path, key, min, MO_CONFIG_MAX_SECONDS);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("In %s, %s must be a number of seconds from %lld to %d"),
+			    path,
+			    key,
+			    (long long)min,
+			    MO_CONFIG_MAX_SECONDS);
 		return FALSE;
 	}
 	*value = v;
@@ -49,27 +57,34 @@ mo_config_read_seconds (GKeyFile *kf, const gchar *path, const gchar *key, gint6
 
 /* A missing file is not an error: every setting has a default. */
 gboolean
-mo_config_load (MoConfig *config, const gchar *path, GError **error)
+mo_config_load(MoConfig *config, const gchar *path, GError **error)
 {
-	g_autoptr(GKeyFile) kf = g_key_file_new ();
+	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(GError) error_local = NULL;
 	gint64 keyring_timeout = config->keyring_timeout;
 	gint64 connect_timeout = config->http.connect_timeout;
 	gint64 timeout = config->http.timeout;
 
-	if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error_local)) {
-		if (g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &error_local)) {
+		if (g_error_matches(error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			return TRUE;
-		g_set_error (error, MO_ERROR, MO_ERROR_INVALID_DATA, _("Cannot read %s: %s"), path,
-			     error_local->message);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("Cannot read %s: %s"),
+			    path,
+			    error_local->message);
 		return FALSE;
 	}
-	if (!mo_config_read_seconds (kf, path, "refresh-margin", 0, &config->refresh_margin,
-				     error) ||
-	    !mo_config_read_seconds (kf, path, "keyring-timeout", 1, &keyring_timeout, error) ||
-	    !mo_config_read_seconds (kf, path, "http-connect-timeout", 1, &connect_timeout,
-				     error) ||
-	    !mo_config_read_seconds (kf, path, "http-timeout", 1, &timeout, error))
+	if (!mo_config_read_seconds(kf,
+				    path,
+				    "refresh-margin",
+				    0,
+				    &config->refresh_margin,
+				    error) ||
+	    !mo_config_read_seconds(kf, path, "keyring-timeout", 1, &keyring_timeout, error) ||
+	    !mo_config_read_seconds(kf, path, "http-connect-timeout", 1, &connect_timeout, error) ||
+	    !mo_config_read_seconds(kf, path, "http-timeout", 1, &timeout, error))
 		return FALSE;
 	config->keyring_timeout = (guint)keyring_timeout;
 	config->http.connect_timeout = (guint)connect_timeout;

@@ -11,13 +11,13 @@ G_BEGIN_DECLS
 
 /* Settings from $XDG_CONFIG_HOME/mailoauth/mailoauth.conf, group [mailoauth]. */
 typedef struct {
-	gint64 refresh_margin;	/* seconds */
-	guint keyring_timeout;	/* seconds */
+	gint64 refresh_margin; /* seconds */
+	guint keyring_timeout; /* seconds */
 	MoHttpOptions http;
 } MoConfig;
 
-void mo_config_init_defaults (MoConfig *config);
-gboolean mo_config_load (MoConfig *config, const gchar *path, GError **error);
-gchar *mo_config_default_path (void);
+void mo_config_init_defaults(MoConfig *config);
+gboolean mo_config_load(MoConfig *config, const gchar *path, GError **error);
+gchar *mo_config_default_path(void);
 
 G_END_DECLS

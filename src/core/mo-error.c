@@ -2,15 +2,15 @@
 #include "mo-error.h"
 
 GQuark
-mo_error_quark (void)
+mo_error_quark(void)
 {
-	return g_quark_from_static_string ("mo-error-quark");
+	return g_quark_from_static_string("mo-error-quark");
 }
 
 GQuark
-mo_oauth_error_quark (void)
+mo_oauth_error_quark(void)
 {
-	return g_quark_from_static_string ("mo-oauth-error-quark");
+	return g_quark_from_static_string("mo-oauth-error-quark");
 }
 static const struct {
 	MoOAuthErrorCode code;
@@ -30,21 +30,21 @@ static const struct {
 };
 
 MoOAuthErrorCode
-mo_oauth_error_from_string (const gchar *code)
+mo_oauth_error_from_string(const gchar *code)
 {
 	if (code == NULL)
 		return MO_OAUTH_ERROR_OTHER;
-	for (gsize i = 0; i < G_N_ELEMENTS (oauth_error_names); i++) {
-		if (g_strcmp0 (oauth_error_names[i].name, code) == 0)
+	for (gsize i = 0; i < G_N_ELEMENTS(oauth_error_names); i++) {
+		if (g_strcmp0(oauth_error_names[i].name, code) == 0)
 			return oauth_error_names[i].code;
 	}
 	return MO_OAUTH_ERROR_OTHER;
 }
 
 const gchar *
-mo_oauth_error_to_string (MoOAuthErrorCode code)
+mo_oauth_error_to_string(MoOAuthErrorCode code)
 {
-	for (gsize i = 0; i < G_N_ELEMENTS (oauth_error_names); i++) {
+	for (gsize i = 0; i < G_N_ELEMENTS(oauth_error_names); i++) {
 		if (oauth_error_names[i].code == code)
 			return oauth_error_names[i].name;
 	}
@@ -56,7 +56,7 @@ mo_oauth_error_to_string (MoOAuthErrorCode code)
  * authorization helps; retrying never does. interaction_required is Microsoft's
  * "conditional access wants the user" answer (AADSTS50076 and friends). */
 gboolean
-mo_error_needs_reauthorization (const GError *error)
+mo_error_needs_reauthorization(const GError *error)
 {
 	if (error == NULL || error->domain != MO_OAUTH_ERROR)
 		return FALSE;
@@ -75,14 +75,15 @@ mo_error_needs_reauthorization (const GError *error)
 
 /* The one table from errors to exit codes. */
 MoExitCode
-mo_error_to_exit_code (const GError *error)
+mo_error_to_exit_code(const GError *error)
 {
 	if (error == NULL)
 		return MO_EXIT_OK;
 	if (error->domain == G_OPTION_ERROR)
 		return MO_EXIT_USAGE;
 	if (error->domain == MO_OAUTH_ERROR)
-		return mo_error_needs_reauthorization (error) ? MO_EXIT_REAUTHORIZE : MO_EXIT_FAILURE;
+		return mo_error_needs_reauthorization(error) ? MO_EXIT_REAUTHORIZE
+							     : MO_EXIT_FAILURE;
 	if (error->domain != MO_ERROR)
 		return MO_EXIT_FAILURE;
 	switch (error->code) {

@@ -6,20 +6,20 @@
 G_BEGIN_DECLS
 
 /* Local conditions: the keyring, files, the network, our own data. */
-#define MO_ERROR (mo_error_quark ())
+#define MO_ERROR (mo_error_quark())
 typedef enum {
-	MO_ERROR_FAILED,	   /* anything not listed below */
-	MO_ERROR_NOT_FOUND,	   /* no such account or app */
-	MO_ERROR_KEYRING_LOCKED,   /* the collection is locked and was not unlocked */
+	MO_ERROR_FAILED,	      /* anything not listed below */
+	MO_ERROR_NOT_FOUND,	      /* no such account or app */
+	MO_ERROR_KEYRING_LOCKED,      /* the collection is locked and was not unlocked */
 	MO_ERROR_KEYRING_UNAVAILABLE, /* no D-Bus session, no Secret Service, timeout */
-	MO_ERROR_INVALID_DATA,	   /* a stored item or a token file cannot be used */
-	MO_ERROR_TRANSIENT,	   /* network error, timeout, HTTP 408/429/5xx */
-	MO_ERROR_PROTOCOL,	   /* the provider answered something we cannot use */
-	MO_ERROR_INVALID_ARGUMENT, /* the user's input is wrong */
+	MO_ERROR_INVALID_DATA,	      /* a stored item or a token file cannot be used */
+	MO_ERROR_TRANSIENT,	      /* network error, timeout, HTTP 408/429/5xx */
+	MO_ERROR_PROTOCOL,	      /* the provider answered something we cannot use */
+	MO_ERROR_INVALID_ARGUMENT,    /* the user's input is wrong */
 } MoErrorCode;
 
 /* What the OAuth2 server said (RFC 6749 §5.2, RFC 8628 §3.5). */
-#define MO_OAUTH_ERROR (mo_oauth_error_quark ())
+#define MO_OAUTH_ERROR (mo_oauth_error_quark())
 typedef enum {
 	MO_OAUTH_ERROR_OTHER,
 	MO_OAUTH_ERROR_INVALID_REQUEST,
@@ -46,12 +46,12 @@ typedef enum {
 	MO_EXIT_TEMPFAIL = 6,
 } MoExitCode;
 
-GQuark mo_error_quark (void);
-GQuark mo_oauth_error_quark (void);
+GQuark mo_error_quark(void);
+GQuark mo_oauth_error_quark(void);
 
-MoOAuthErrorCode mo_oauth_error_from_string (const gchar *code);
-const gchar *mo_oauth_error_to_string (MoOAuthErrorCode code);
-gboolean mo_error_needs_reauthorization (const GError *error);
-MoExitCode mo_error_to_exit_code (const GError *error);
+MoOAuthErrorCode mo_oauth_error_from_string(const gchar *code);
+const gchar *mo_oauth_error_to_string(MoOAuthErrorCode code);
+gboolean mo_error_needs_reauthorization(const GError *error);
+MoExitCode mo_error_to_exit_code(const GError *error);
 
 G_END_DECLS

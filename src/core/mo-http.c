@@ -13,45 +13,45 @@
 
 #define MO_HTTP_USER_AGENT "mailoauth/" PACKAGE_VERSION
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURL, curl_easy_cleanup)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CURL, curl_easy_cleanup)
 
 /* application/x-www-form-urlencoded from NULL-terminated key, value pairs. Everything but
  * RFC 3986 unreserved characters is escaped, so a secret holding + & = % arrives intact. */
 gchar *
-mo_http_form_encode (const gchar *const *pairs)
+mo_http_form_encode(const gchar *const *pairs)
 {
-	GString *form = g_string_new (NULL);
+	GString *form = g_string_new(NULL);
 
 	for (guint i = 0; pairs[i] != NULL && pairs[i + 1] != NULL; i += 2) {
-		g_autofree gchar *key = g_uri_escape_string (pairs[i], NULL, FALSE);
-		mo_autosecret gchar *value = g_uri_escape_string (pairs[i + 1], NULL, FALSE);
+		g_autofree gchar *key = g_uri_escape_string(pairs[i], NULL, FALSE);
+		mo_autosecret gchar *value = g_uri_escape_string(pairs[i + 1], NULL, FALSE);
 		if (form->len > 0)
-			g_string_append_c (form, '&');
-		g_string_append (form, key);
-		g_string_append_c (form, '=');
-		g_string_append (form, value);
+			g_string_append_c(form, '&');
+		g_string_append(form, key);
+		g_string_append_c(form, '=');
+		g_string_append(form, value);
 	}
-	return g_string_free (form, FALSE);
+	return g_string_free(form, FALSE);
 }
 
 gboolean
-mo_http_status_is_transient (guint status)
+mo_http_status_is_transient(guint status)
 {
 	return status == 408 || status == 429 || (status >= 500 && status <= 599);
 }
 
 void
-mo_http_response_free (MoHttpResponse *response)
+mo_http_response_free(MoHttpResponse *response)
 {
 	if (response == NULL)
 		return;
-	mo_secure_wipe (response->body, response->body_len);
-	g_free (response->body);
-	g_free (response);
+	mo_secure_wipe(response->body, response->body_len);
+	g_free(response->body);
+	g_free(response);
 }
 
 static size_t
-mo_http_write_cb (char *data, size_t size, size_t nmemb, void *user_data)
+mo_http_write_cb(char *data, size_t size, size_t nmemb, void *user_data)
 {
 	GByteArray *buf = user_data;
 	gsize len = size * nmemb;
@@ -59,107 +59,119 @@ mo_http_write_cb (char *data, size_t size, size_t nmemb, void *user_data)
 	/* a token response is small; anything larger is not one */
 	if (buf->len + len > MO_JSON_MAX_SIZE)
 		return 0;
-	g_byte_array_append (buf, (const guint8 *)data, len);
+	g_byte_array_append(buf, (const guint8 *)data, len);
 	return len;
 }
 
 static gint64
-mo_http_get_retry_after (CURL *curl)
+mo_http_get_retry_after(CURL *curl)
 {
 	struct curl_header *header = NULL;
 	gchar *end = NULL;
 	gint64 value;
 
-	if (curl_easy_header (curl, "Retry-After", 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
+	if (curl_easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
 		return -1;
 	/* only the delta-seconds form; an HTTP date is rare on token endpoints */
-	value = g_ascii_strtoll (header->value, &end, 10);
+	value = g_ascii_strtoll(header->value, &end, 10);
 	if (end == header->value || value < 0)
 		return -1;
 	return value;
 }
 
 static void
-mo_http_init_once (void)
+mo_http_init_once(void)
 {
 	static gsize initialized = 0;
 
-	if (g_once_init_enter (&initialized)) {
-		curl_global_init (CURL_GLOBAL_DEFAULT);
-		g_once_init_leave (&initialized, 1);
+	if (g_once_init_enter(&initialized)) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		g_once_init_leave(&initialized, 1);
 	}
 }
 
 static CURL *
-mo_http_new_handle (const gchar *url, const gchar *body, const MoHttpOptions *options,
-		    GByteArray *buf, struct curl_slist *headers)
+mo_http_new_handle(const gchar *url,
+		   const gchar *body,
+		   const MoHttpOptions *options,
+		   GByteArray *buf,
+		   struct curl_slist *headers)
 {
-	CURL *curl = curl_easy_init ();
+	CURL *curl = curl_easy_init();
 
 	if (curl == NULL)
 		return NULL;
-	curl_easy_setopt (curl, CURLOPT_URL, url);
-	curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, (long)options->connect_timeout);
-	curl_easy_setopt (curl, CURLOPT_TIMEOUT, (long)options->timeout);
-	curl_easy_setopt (curl, CURLOPT_USERAGENT, MO_HTTP_USER_AGENT);
-	curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, mo_http_write_cb);
-	curl_easy_setopt (curl, CURLOPT_WRITEDATA, buf);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)options->connect_timeout);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)options->timeout);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, MO_HTTP_USER_AGENT);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, mo_http_write_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, buf);
 	return curl;
 }
 
 /* One POST, no retries. Network failures are MO_ERROR_TRANSIENT; any HTTP status is a
  * response for the caller to classify. Error messages never carry the form. */
 MoHttpResponse *
-mo_http_post_form (const gchar *url, const gchar *const *pairs, const MoHttpOptions *options,
-		   GError **error)
+mo_http_post_form(const gchar *url,
+		  const gchar *const *pairs,
+		  const MoHttpOptions *options,
+		  GError **error)
 {
 	mo_autosecret gchar *body = NULL;
-	g_autoptr(GByteArray) buf = g_byte_array_new ();
+	g_autoptr(GByteArray) buf = g_byte_array_new();
 	g_autoptr(CURL) curl = NULL;
 	struct curl_slist *headers = NULL;
 	MoHttpResponse *response;
 	CURLcode rc;
 	long status = 0;
 
-	g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-	if (!mo_url_check_endpoint (url, error))
+	if (!mo_url_check_endpoint(url, error))
 		return NULL;
-	mo_http_init_once ();
-	body = mo_http_form_encode (pairs);
-	headers = curl_slist_append (headers, "Accept: application/json");
-	curl = mo_http_new_handle (url, body, options, buf, headers);
+	mo_http_init_once();
+	body = mo_http_form_encode(pairs);
+	headers = curl_slist_append(headers, "Accept: application/json");
+	curl = mo_http_new_handle(url, body, options, buf, headers);
 	if (curl == NULL) {
-		curl_slist_free_all (headers);
-		g_set_error (error, MO_ERROR, MO_ERROR_FAILED, _("Cannot initialise libcurl"));
+		curl_slist_free_all(headers);
+		g_set_error(error, MO_ERROR, MO_ERROR_FAILED, _("Cannot initialise libcurl"));
 		return NULL;
 	}
-	rc = curl_easy_perform (curl);
-	curl_slist_free_all (headers);
+	rc = curl_easy_perform(curl);
+	curl_slist_free_all(headers);
 	if (rc != CURLE_OK) {
-		mo_secure_wipe (buf->data, buf->len);
+		mo_secure_wipe(buf->data, buf->len);
 		if (rc == CURLE_WRITE_ERROR)
-			g_set_error (error, MO_ERROR, MO_ERROR_PROTOCOL,
-				     _("%s answered with more than %d bytes"), url,
-				     MO_JSON_MAX_SIZE);
+			g_set_error(error,
+				    MO_ERROR,
+				    MO_ERROR_PROTOCOL,
+				    _("%s answered with more than %d bytes"),
+				    url,
+				    MO_JSON_MAX_SIZE);
 		else
-			g_set_error (error, MO_ERROR, MO_ERROR_TRANSIENT, _("Cannot reach %s: %s"),
-				     url, curl_easy_strerror (rc));
+			g_set_error(error,
+				    MO_ERROR,
+				    MO_ERROR_TRANSIENT,
+				    _("Cannot reach %s: %s"),
+				    url,
+				    curl_easy_strerror(rc));
 		return NULL;
 	}
-	curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
-	response = g_new0 (MoHttpResponse, 1);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	response = g_new0(MoHttpResponse, 1);
 	response->status = (guint)status;
-	response->retry_after = mo_http_get_retry_after (curl);
+	response->retry_after = mo_http_get_retry_after(curl);
 	response->body_len = buf->len;
-	g_byte_array_append (buf, (const guint8 *)"", 1);
-	response->body = (gchar *)g_byte_array_free (g_steal_pointer (&buf), FALSE);
+	g_byte_array_append(buf, (const guint8 *)"", 1);
+	response->body = (gchar *)g_byte_array_free(g_steal_pointer(&buf), FALSE);
 	return response;
 }

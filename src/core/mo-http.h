@@ -6,7 +6,7 @@
 G_BEGIN_DECLS
 
 #define MO_HTTP_DEFAULT_CONNECT_TIMEOUT 10
-#define MO_HTTP_DEFAULT_TIMEOUT 30
+#define MO_HTTP_DEFAULT_TIMEOUT		30
 
 typedef struct {
 	guint connect_timeout; /* seconds */
@@ -20,14 +20,14 @@ typedef struct {
 	gint64 retry_after; /* seconds from a Retry-After header; -1 when absent */
 } MoHttpResponse;
 
-gchar *mo_http_form_encode (const gchar *const *pairs);
-MoHttpResponse *mo_http_post_form (const gchar *url,
-				   const gchar *const *pairs,
-				   const MoHttpOptions *options,
-				   GError **error);
-gboolean mo_http_status_is_transient (guint status);
-void mo_http_response_free (MoHttpResponse *response);
+gchar *mo_http_form_encode(const gchar *const *pairs);
+MoHttpResponse *mo_http_post_form(const gchar *url,
+				  const gchar *const *pairs,
+				  const MoHttpOptions *options,
+				  GError **error);
+gboolean mo_http_status_is_transient(guint status);
+void mo_http_response_free(MoHttpResponse *response);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoHttpResponse, mo_http_response_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoHttpResponse, mo_http_response_free)
 
 G_END_DECLS

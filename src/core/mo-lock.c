@@ -18,58 +18,70 @@ struct _MoLock {
 /* One lock file per account in the user's runtime directory. The name is a hash so that
  * any account name makes a safe file name. */
 gchar *
-mo_lock_path_for_account (const gchar *account)
+mo_lock_path_for_account(const gchar *account)
 {
-	g_autofree gchar *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, account, -1);
-	g_autofree gchar *name = g_strdup_printf ("%.32s.lock", hash);
+	g_autofree gchar *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, account, -1);
+	g_autofree gchar *name = g_strdup_printf("%.32s.lock", hash);
 
-	return g_build_filename (g_get_user_runtime_dir (), "mailoauth", name, NULL);
+	return g_build_filename(g_get_user_runtime_dir(), "mailoauth", name, NULL);
 }
 
 /* Blocks until no other process holds the lock. The holder is bounded by the HTTP
  * timeouts, so this cannot wait forever. flock locks go away when the holder dies. */
 MoLock *
-mo_lock_acquire (const gchar *path, GError **error)
+mo_lock_acquire(const gchar *path, GError **error)
 {
-	g_autofree gchar *dir = g_path_get_dirname (path);
+	g_autofree gchar *dir = g_path_get_dirname(path);
 	MoLock *lock;
 	int fd;
 
-	g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-	if (g_mkdir_with_parents (dir, 0700) != 0) {
+	if (g_mkdir_with_parents(dir, 0700) != 0) {
 		int errsv = errno;
-		g_set_error (error, MO_ERROR, MO_ERROR_FAILED, _("Cannot create %s: %s"), dir,
-			     g_strerror (errsv));
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_FAILED,
+			    _("Cannot create %s: %s"),
+			    dir,
+			    g_strerror(errsv));
 		return NULL;
 	}
-	fd = open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int errsv = errno;
-		g_set_error (error, MO_ERROR, MO_ERROR_FAILED, _("Cannot open the lock file %s: %s"),
-			     path, g_strerror (errsv));
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_FAILED,
+			    _("Cannot open the lock file %s: %s"),
+			    path,
+			    g_strerror(errsv));
 		return NULL;
 	}
-	while (flock (fd, LOCK_EX) != 0) {
+	while (flock(fd, LOCK_EX) != 0) {
 		int errsv = errno;
 		if (errsv == EINTR)
 			continue;
-		close (fd);
-		g_set_error (error, MO_ERROR, MO_ERROR_FAILED, _("Cannot lock %s: %s"), path,
-			     g_strerror (errsv));
+		close(fd);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_FAILED,
+			    _("Cannot lock %s: %s"),
+			    path,
+			    g_strerror(errsv));
 		return NULL;
 	}
-	lock = g_new0 (MoLock, 1);
+	lock = g_new0(MoLock, 1);
 	lock->fd = fd;
 	return lock;
 }
 
 void
-mo_lock_release (MoLock *lock)
+mo_lock_release(MoLock *lock)
 {
 	if (lock == NULL)
 		return;
 	/* closing drops the flock */
-	close (lock->fd);
-	g_free (lock);
+	close(lock->fd);
+	g_free(lock);
 }

@@ -7,10 +7,10 @@ G_BEGIN_DECLS
 
 typedef struct _MoLock MoLock;
 
-gchar *mo_lock_path_for_account (const gchar *account);
-MoLock *mo_lock_acquire (const gchar *path, GError **error);
-void mo_lock_release (MoLock *lock);
+gchar *mo_lock_path_for_account(const gchar *account);
+MoLock *mo_lock_acquire(const gchar *path, GError **error);
+void mo_lock_release(MoLock *lock);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoLock, mo_lock_release)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoLock, mo_lock_release)
 
 G_END_DECLS

@@ -12,31 +12,36 @@
  * (Microsoft's AADSTS numbers are what users search for). Returns FALSE when the body is
  * not an OAuth2 error at all. */
 gboolean
-mo_oauth_parse_error_response (guint status, const gchar *body, gsize body_len, GError **error)
+mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, GError **error)
 {
 	g_autoptr(JsonObject) obj = NULL;
 	g_autofree gchar *code = NULL;
 	g_autofree gchar *description = NULL;
 	MoOAuthErrorCode kind;
 
-	obj = mo_json_parse_object (body, body_len, "error response", NULL);
-	if (obj == NULL || !mo_json_get_string (obj, "error", &code, "error response", NULL) ||
+	obj = mo_json_parse_object(body, body_len, "error response", NULL);
+	if (obj == NULL || !mo_json_get_string(obj, "error", &code, "error response", NULL) ||
 	    code == NULL)
 		return FALSE;
-	mo_json_get_string (obj, "error_description", &description, "error response", NULL);
-	kind = mo_oauth_error_from_string (code);
-	g_set_error (error, MO_OAUTH_ERROR, kind, "%s%s%s (HTTP %u)", code,
-		     description != NULL ? ": " : "", description != NULL ? description : "",
-		     status);
+	mo_json_get_string(obj, "error_description", &description, "error response", NULL);
+	kind = mo_oauth_error_from_string(code);
+	g_set_error(error,
+		    MO_OAUTH_ERROR,
+		    kind,
+		    "%s%s%s (HTTP %u)",
+		    code,
+		    description != NULL ? ": " : "",
+		    description != NULL ? description : "",
+		    status);
 	return TRUE;
 }
 
 static gboolean
-mo_oauth_read_expires_in (JsonObject *obj, gint64 now, gint64 *expiry, GError **error)
+mo_oauth_read_expires_in(JsonObject *obj, gint64 now, gint64 *expiry, GError **error)
 {
 	gint64 expires_in = 0;
 
-	if (!mo_json_get_int64 (obj, "expires_in", &expires_in, _("token response"), error))
+	if (!mo_json_get_int64(obj, "expires_in", &expires_in, _("token response"), error))
 		return FALSE;
 	/* RFC 6749 makes expires_in optional; without it, assume the common hour rather than
 	 * refreshing on every call */
@@ -49,113 +54,131 @@ mo_oauth_read_expires_in (JsonObject *obj, gint64 now, gint64 *expiry, GError **
 /* A 200 answer with an access token becomes a MoToken; any other answer an error that says
  * what the provider said, and whether trying again later may help (MO_ERROR_TRANSIENT). */
 MoToken *
-mo_oauth_parse_token_response (guint status, const gchar *body, gsize body_len, gint64 now,
-			       GError **error)
+mo_oauth_parse_token_response(guint status,
+			      const gchar *body,
+			      gsize body_len,
+			      gint64 now,
+			      GError **error)
 {
 	g_autoptr(JsonObject) obj = NULL;
 	g_autoptr(MoToken) token = NULL;
 	g_autoptr(GError) error_local = NULL;
 	const gchar *what = _("token response");
 
-	g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
 	if (status != 200) {
-		if (mo_http_status_is_transient (status) ||
-		    !mo_oauth_parse_error_response (status, body, body_len, error))
-			g_set_error (error, MO_ERROR,
-				     mo_http_status_is_transient (status) ? MO_ERROR_TRANSIENT
-									  : MO_ERROR_PROTOCOL,
-				     _("The token endpoint answered HTTP %u"), status);
+		if (mo_http_status_is_transient(status) ||
+		    !mo_oauth_parse_error_response(status, body, body_len, error))
+			g_set_error(error,
+				    MO_ERROR,
+				    mo_http_status_is_transient(status) ? MO_ERROR_TRANSIENT
+									: MO_ERROR_PROTOCOL,
+				    _("The token endpoint answered HTTP %u"),
+				    status);
 		return NULL;
 	}
-	obj = mo_json_parse_object (body, body_len, what, &error_local);
+	obj = mo_json_parse_object(body, body_len, what, &error_local);
 	if (obj == NULL) {
-		g_set_error (error, MO_ERROR, MO_ERROR_PROTOCOL,
-			     _("The token endpoint answered HTTP 200 with something that is not a "
-			       "token: %s"),
-			     error_local->message);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_PROTOCOL,
+			    _("The token endpoint answered HTTP 200 with something that is not a "
+			      "token: %s"),
+			    error_local->message);
 		return NULL;
 	}
-	if (mo_oauth_parse_error_response (status, body, body_len, error))
+	if (mo_oauth_parse_error_response(status, body, body_len, error))
 		return NULL;
-	token = mo_token_new ();
-	if (!mo_json_get_string (obj, "access_token", &token->access_token, what, error) ||
-	    !mo_json_get_string (obj, "refresh_token", &token->refresh_token, what, error) ||
-	    !mo_json_get_string (obj, "scope", &token->scope, what, error) ||
-	    !mo_oauth_read_expires_in (obj, now, &token->expiry, error))
+	token = mo_token_new();
+	if (!mo_json_get_string(obj, "access_token", &token->access_token, what, error) ||
+	    !mo_json_get_string(obj, "refresh_token", &token->refresh_token, what, error) ||
+	    !mo_json_get_string(obj, "scope", &token->scope, what, error) ||
+	    !mo_oauth_read_expires_in(obj, now, &token->expiry, error))
 		return NULL;
 	if (token->access_token == NULL || token->access_token[0] == '\0') {
-		g_set_error (error, MO_ERROR, MO_ERROR_PROTOCOL,
-			     _("The token endpoint answered without an access_token"));
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_PROTOCOL,
+			    _("The token endpoint answered without an access_token"));
 		return NULL;
 	}
-	return g_steal_pointer (&token);
+	return g_steal_pointer(&token);
 }
 
 static guint
-mo_oauth_retry_wait (guint attempt, const MoHttpResponse *response)
+mo_oauth_retry_wait(guint attempt, const MoHttpResponse *response)
 {
 	if (response != NULL && response->retry_after >= 0)
-		return MIN ((guint)response->retry_after, MO_OAUTH_MAX_RETRY_WAIT);
-	return MIN (1u << attempt, MO_OAUTH_MAX_RETRY_WAIT);
+		return MIN((guint)response->retry_after, MO_OAUTH_MAX_RETRY_WAIT);
+	return MIN(1u << attempt, MO_OAUTH_MAX_RETRY_WAIT);
 }
 
 /* POSTs a grant to the app's token endpoint with the client's credentials
  * (client_secret_post), retrying transient failures a bounded number of times. */
 MoToken *
-mo_oauth_token_request (const MoApp *app, const gchar *const *grant_pairs,
-			const MoHttpOptions *options, GError **error)
+mo_oauth_token_request(const MoApp *app,
+		       const gchar *const *grant_pairs,
+		       const MoHttpOptions *options,
+		       GError **error)
 {
-	g_autoptr(GPtrArray) pairs = g_ptr_array_new ();
+	g_autoptr(GPtrArray) pairs = g_ptr_array_new();
 
 	for (guint i = 0; grant_pairs[i] != NULL; i++)
-		g_ptr_array_add (pairs, (gpointer)grant_pairs[i]);
-	g_ptr_array_add (pairs, "client_id");
-	g_ptr_array_add (pairs, app->client_id);
+		g_ptr_array_add(pairs, (gpointer)grant_pairs[i]);
+	g_ptr_array_add(pairs, "client_id");
+	g_ptr_array_add(pairs, app->client_id);
 	if (app->client_secret != NULL && app->client_secret[0] != '\0') {
-		g_ptr_array_add (pairs, "client_secret");
-		g_ptr_array_add (pairs, app->client_secret);
+		g_ptr_array_add(pairs, "client_secret");
+		g_ptr_array_add(pairs, app->client_secret);
 	}
-	g_ptr_array_add (pairs, NULL);
+	g_ptr_array_add(pairs, NULL);
 
 	for (guint attempt = 0;; attempt++) {
 		g_autoptr(MoHttpResponse) response = NULL;
 		g_autoptr(GError) error_local = NULL;
 		MoToken *token;
 
-		response = mo_http_post_form (app->token_endpoint,
-					      (const gchar *const *)pairs->pdata, options,
-					      &error_local);
+		response = mo_http_post_form(app->token_endpoint,
+					     (const gchar *const *)pairs->pdata,
+					     options,
+					     &error_local);
 		if (response != NULL) {
-			token = mo_oauth_parse_token_response (response->status, response->body,
-							       response->body_len,
-							       g_get_real_time () / G_USEC_PER_SEC,
-							       &error_local);
+			token = mo_oauth_parse_token_response(response->status,
+							      response->body,
+							      response->body_len,
+							      g_get_real_time() / G_USEC_PER_SEC,
+							      &error_local);
 			if (token != NULL)
 				return token;
 		}
-		if (!g_error_matches (error_local, MO_ERROR, MO_ERROR_TRANSIENT) ||
+		if (!g_error_matches(error_local, MO_ERROR, MO_ERROR_TRANSIENT) ||
 		    attempt + 1 >= MO_OAUTH_MAX_ATTEMPTS) {
-			g_propagate_error (error, g_steal_pointer (&error_local));
+			g_propagate_error(error, g_steal_pointer(&error_local));
 			return NULL;
 		}
-		g_debug ("attempt %u failed (%s), retrying", attempt + 1, error_local->message);
-		g_usleep (mo_oauth_retry_wait (attempt, response) * G_USEC_PER_SEC);
+		g_debug("attempt %u failed (%s), retrying", attempt + 1, error_local->message);
+		g_usleep(mo_oauth_retry_wait(attempt, response) * G_USEC_PER_SEC);
 	}
 }
 
 MoToken *
-mo_oauth_refresh (const MoApp *app, const gchar *refresh_token, const MoHttpOptions *options,
-		  GError **error)
+mo_oauth_refresh(const MoApp *app,
+		 const gchar *refresh_token,
+		 const MoHttpOptions *options,
+		 GError **error)
 {
-	const gchar *grant[] = {"grant_type", "refresh_token", "refresh_token", refresh_token,
+	const gchar *grant[] = {"grant_type",
+				"refresh_token",
+				"refresh_token",
+				refresh_token,
 				NULL};
 
-	g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
 	if (refresh_token == NULL || refresh_token[0] == '\0') {
-		g_set_error (error, MO_ERROR, MO_ERROR_INVALID_DATA, _("There is no refresh token"));
+		g_set_error(error, MO_ERROR, MO_ERROR_INVALID_DATA, _("There is no refresh token"));
 		return NULL;
 	}
-	return mo_oauth_token_request (app, grant, options, error);
+	return mo_oauth_token_request(app, grant, options, error);
 }

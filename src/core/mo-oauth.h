@@ -9,25 +9,23 @@ G_BEGIN_DECLS
 
 /* Transient failures are retried within one call: this many attempts in all, waiting
  * 1 s, then 2 s, ... or what Retry-After says, up to MO_OAUTH_MAX_RETRY_WAIT. */
-#define MO_OAUTH_MAX_ATTEMPTS 3
+#define MO_OAUTH_MAX_ATTEMPTS	3
 #define MO_OAUTH_MAX_RETRY_WAIT 10
 
-MoToken *mo_oauth_parse_token_response (guint status,
-					const gchar *body,
-					gsize body_len,
-					gint64 now,
-					GError **error);
-gboolean mo_oauth_parse_error_response (guint status,
-					const gchar *body,
-					gsize body_len,
-					GError **error);
-MoToken *mo_oauth_token_request (const MoApp *app,
-				 const gchar *const *grant_pairs,
-				 const MoHttpOptions *options,
-				 GError **error);
-MoToken *mo_oauth_refresh (const MoApp *app,
-			   const gchar *refresh_token,
-			   const MoHttpOptions *options,
-			   GError **error);
+MoToken *mo_oauth_parse_token_response(guint status,
+				       const gchar *body,
+				       gsize body_len,
+				       gint64 now,
+				       GError **error);
+gboolean
+mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, GError **error);
+MoToken *mo_oauth_token_request(const MoApp *app,
+				const gchar *const *grant_pairs,
+				const MoHttpOptions *options,
+				GError **error);
+MoToken *mo_oauth_refresh(const MoApp *app,
+			  const gchar *refresh_token,
+			  const MoHttpOptions *options,
+			  GError **error);
 
 G_END_DECLS

@@ -18,10 +18,10 @@ static const gchar *const provider_names[] = {
 };
 
 gboolean
-mo_provider_from_string (const gchar *name, MoProvider *out)
+mo_provider_from_string(const gchar *name, MoProvider *out)
 {
-	for (guint i = 0; i < G_N_ELEMENTS (provider_names); i++) {
-		if (g_strcmp0 (name, provider_names[i]) == 0) {
+	for (guint i = 0; i < G_N_ELEMENTS(provider_names); i++) {
+		if (g_strcmp0(name, provider_names[i]) == 0) {
 			*out = (MoProvider)i;
 			return TRUE;
 		}
@@ -30,54 +30,58 @@ mo_provider_from_string (const gchar *name, MoProvider *out)
 }
 
 const gchar *
-mo_provider_to_string (MoProvider provider)
+mo_provider_to_string(MoProvider provider)
 {
-	if ((guint)provider >= G_N_ELEMENTS (provider_names))
+	if ((guint)provider >= G_N_ELEMENTS(provider_names))
 		return "custom";
 	return provider_names[provider];
 }
 
 /* A tenant is a GUID or a domain or common/organizations/consumers: it ends up in a URL path. */
 static gboolean
-mo_provider_tenant_is_valid (const gchar *tenant)
+mo_provider_tenant_is_valid(const gchar *tenant)
 {
-	if (tenant == NULL || tenant[0] == '\0' || strlen (tenant) > 255)
+	if (tenant == NULL || tenant[0] == '\0' || strlen(tenant) > 255)
 		return FALSE;
 	for (const gchar *p = tenant; *p != '\0'; p++) {
-		if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.')
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
 			return FALSE;
 	}
 	return TRUE;
 }
 
 gboolean
-mo_provider_get_endpoints (MoProvider provider, const gchar *tenant, MoEndpoints *out,
-			   GError **error)
+mo_provider_get_endpoints(MoProvider provider,
+			  const gchar *tenant,
+			  MoEndpoints *out,
+			  GError **error)
 {
-	g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
-	memset (out, 0, sizeof (*out));
+	memset(out, 0, sizeof(*out));
 	switch (provider) {
 	case MO_PROVIDER_MICROSOFT:
 		if (tenant == NULL)
 			tenant = MO_MICROSOFT_DEFAULT_TENANT;
-		if (!mo_provider_tenant_is_valid (tenant)) {
-			g_set_error (error, MO_ERROR, MO_ERROR_INVALID_ARGUMENT,
-				     _("“%s” is not a Microsoft tenant: use a directory (tenant) "
-				       "ID, a domain, or common, organizations or consumers"),
-				     tenant);
+		if (!mo_provider_tenant_is_valid(tenant)) {
+			g_set_error(error,
+				    MO_ERROR,
+				    MO_ERROR_INVALID_ARGUMENT,
+				    _("“%s” is not a Microsoft tenant: use a directory (tenant) "
+				      "ID, a domain, or common, organizations or consumers"),
+				    tenant);
 			return FALSE;
 		}
 		out->authorize_endpoint =
-		    g_strconcat (MO_MICROSOFT_BASE, tenant, "/oauth2/v2.0/authorize", NULL);
+			g_strconcat(MO_MICROSOFT_BASE, tenant, "/oauth2/v2.0/authorize", NULL);
 		out->token_endpoint =
-		    g_strconcat (MO_MICROSOFT_BASE, tenant, "/oauth2/v2.0/token", NULL);
+			g_strconcat(MO_MICROSOFT_BASE, tenant, "/oauth2/v2.0/token", NULL);
 		out->device_endpoint =
-		    g_strconcat (MO_MICROSOFT_BASE, tenant, "/oauth2/v2.0/devicecode", NULL);
+			g_strconcat(MO_MICROSOFT_BASE, tenant, "/oauth2/v2.0/devicecode", NULL);
 		return TRUE;
 	case MO_PROVIDER_GOOGLE:
-		out->authorize_endpoint = g_strdup ("https://accounts.google.com/o/oauth2/auth");
-		out->token_endpoint = g_strdup ("https://oauth2.googleapis.com/token");
+		out->authorize_endpoint = g_strdup("https://accounts.google.com/o/oauth2/auth");
+		out->token_endpoint = g_strdup("https://oauth2.googleapis.com/token");
 		/* Google refuses the device flow for the https://mail.google.com/ scope */
 		out->device_endpoint = NULL;
 		return TRUE;
@@ -89,58 +93,58 @@ mo_provider_get_endpoints (MoProvider provider, const gchar *tenant, MoEndpoints
 }
 
 void
-mo_endpoints_clear (MoEndpoints *endpoints)
+mo_endpoints_clear(MoEndpoints *endpoints)
 {
-	g_clear_pointer (&endpoints->authorize_endpoint, g_free);
-	g_clear_pointer (&endpoints->token_endpoint, g_free);
-	g_clear_pointer (&endpoints->device_endpoint, g_free);
+	g_clear_pointer(&endpoints->authorize_endpoint, g_free);
+	g_clear_pointer(&endpoints->token_endpoint, g_free);
+	g_clear_pointer(&endpoints->device_endpoint, g_free);
 }
 
 /* Space-separated scopes; offline_access asks for a refresh token where that is a scope. */
 gchar *
-mo_provider_get_scopes (MoProvider provider, MoPurpose purpose)
+mo_provider_get_scopes(MoProvider provider, MoPurpose purpose)
 {
-	g_autoptr(GPtrArray) scopes = g_ptr_array_new ();
+	g_autoptr(GPtrArray) scopes = g_ptr_array_new();
 
 	switch (provider) {
 	case MO_PROVIDER_MICROSOFT:
 		if (purpose & MO_PURPOSE_IMAP)
-			g_ptr_array_add (scopes, MO_MICROSOFT_SCOPE_BASE "IMAP.AccessAsUser.All");
+			g_ptr_array_add(scopes, MO_MICROSOFT_SCOPE_BASE "IMAP.AccessAsUser.All");
 		if (purpose & MO_PURPOSE_POP)
-			g_ptr_array_add (scopes, MO_MICROSOFT_SCOPE_BASE "POP.AccessAsUser.All");
+			g_ptr_array_add(scopes, MO_MICROSOFT_SCOPE_BASE "POP.AccessAsUser.All");
 		if (purpose & MO_PURPOSE_SMTP)
-			g_ptr_array_add (scopes, MO_MICROSOFT_SCOPE_BASE "SMTP.Send");
-		g_ptr_array_add (scopes, "offline_access");
+			g_ptr_array_add(scopes, MO_MICROSOFT_SCOPE_BASE "SMTP.Send");
+		g_ptr_array_add(scopes, "offline_access");
 		break;
 	case MO_PROVIDER_GOOGLE:
 		/* one scope covers IMAP, POP and SMTP */
-		g_ptr_array_add (scopes, "https://mail.google.com/");
+		g_ptr_array_add(scopes, "https://mail.google.com/");
 		break;
 	case MO_PROVIDER_CUSTOM:
 	default:
-		g_ptr_array_add (scopes, "openid");
-		g_ptr_array_add (scopes, "offline_access");
+		g_ptr_array_add(scopes, "openid");
+		g_ptr_array_add(scopes, "offline_access");
 		break;
 	}
-	g_ptr_array_add (scopes, NULL);
-	return g_strjoinv (" ", (gchar **)scopes->pdata);
+	g_ptr_array_add(scopes, NULL);
+	return g_strjoinv(" ", (gchar **)scopes->pdata);
 }
 
 static gboolean
-mo_host_is_loopback (const gchar *host)
+mo_host_is_loopback(const gchar *host)
 {
 	if (host == NULL)
 		return FALSE;
-	if (g_ascii_strcasecmp (host, "localhost") == 0 || g_strcmp0 (host, "::1") == 0 ||
-	    g_strcmp0 (host, "[::1]") == 0)
+	if (g_ascii_strcasecmp(host, "localhost") == 0 || g_strcmp0(host, "::1") == 0 ||
+	    g_strcmp0(host, "[::1]") == 0)
 		return TRUE;
 	/* 127.0.0.0/8, dotted quad only */
-	if (g_str_has_prefix (host, "127.")) {
+	if (g_str_has_prefix(host, "127.")) {
 		guint dots = 0;
 		for (const gchar *p = host; *p != '\0'; p++) {
 			if (*p == '.')
 				dots++;
-			else if (!g_ascii_isdigit (*p))
+			else if (!g_ascii_isdigit(*p))
 				return FALSE;
 		}
 		return dots == 3;
@@ -149,36 +153,41 @@ mo_host_is_loopback (const gchar *host)
 }
 
 gboolean
-mo_url_is_loopback (const gchar *url)
+mo_url_is_loopback(const gchar *url)
 {
-	g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-	return uri != NULL && mo_host_is_loopback (g_uri_get_host (uri));
+	g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+	return uri != NULL && mo_host_is_loopback(g_uri_get_host(uri));
 }
 
 /* Tokens travel only over HTTPS; plain HTTP only to this machine, for tests. */
 gboolean
-mo_url_check_endpoint (const gchar *url, GError **error)
+mo_url_check_endpoint(const gchar *url, GError **error)
 {
 	g_autoptr(GUri) uri = NULL;
 	const gchar *scheme;
 
-	g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
 	if (url != NULL)
-		uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-	if (uri == NULL || g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0') {
-		g_set_error (error, MO_ERROR, MO_ERROR_INVALID_ARGUMENT,
-			     _("“%s” is not an absolute URL"), url != NULL ? url : "");
+		uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+	if (uri == NULL || g_uri_get_host(uri) == NULL || g_uri_get_host(uri)[0] == '\0') {
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_ARGUMENT,
+			    _("“%s” is not an absolute URL"),
+			    url != NULL ? url : "");
 		return FALSE;
 	}
-	scheme = g_uri_get_scheme (uri);
-	if (g_ascii_strcasecmp (scheme, "https") == 0)
+	scheme = g_uri_get_scheme(uri);
+	if (g_ascii_strcasecmp(scheme, "https") == 0)
 		return TRUE;
-	if (g_ascii_strcasecmp (scheme, "http") == 0 && mo_host_is_loopback (g_uri_get_host (uri)))
+	if (g_ascii_strcasecmp(scheme, "http") == 0 && mo_host_is_loopback(g_uri_get_host(uri)))
 		return TRUE;
-	g_set_error (error, MO_ERROR, MO_ERROR_INVALID_ARGUMENT,
-		     _("The endpoint %s must use https:// (plain http is allowed only on "
-		       "127.0.0.1 and localhost)"),
-		     url);
+	g_set_error(error,
+		    MO_ERROR,
+		    MO_ERROR_INVALID_ARGUMENT,
+		    _("The endpoint %s must use https:// (plain http is allowed only on "
+		      "127.0.0.1 and localhost)"),
+		    url);
 	return FALSE;
 }

@@ -25,18 +25,18 @@ typedef struct {
 	gchar *device_endpoint; /* NULL: the provider has no device flow for mail */
 } MoEndpoints;
 
-#define MO_MICROSOFT_DEFAULT_TENANT "common"
+#define MO_MICROSOFT_DEFAULT_TENANT	       "common"
 #define MO_SASL_XOAUTH2_DEFAULT_TOKEN_ENDPOINT "https://accounts.google.com/o/oauth2/token"
 
-gboolean mo_provider_from_string (const gchar *name, MoProvider *out);
-const gchar *mo_provider_to_string (MoProvider provider);
-gboolean mo_provider_get_endpoints (MoProvider provider,
-				    const gchar *tenant,
-				    MoEndpoints *out,
-				    GError **error);
-void mo_endpoints_clear (MoEndpoints *endpoints);
-gchar *mo_provider_get_scopes (MoProvider provider, MoPurpose purpose);
-gboolean mo_url_check_endpoint (const gchar *url, GError **error);
-gboolean mo_url_is_loopback (const gchar *url);
+gboolean mo_provider_from_string(const gchar *name, MoProvider *out);
+const gchar *mo_provider_to_string(MoProvider provider);
+gboolean mo_provider_get_endpoints(MoProvider provider,
+				   const gchar *tenant,
+				   MoEndpoints *out,
+				   GError **error);
+void mo_endpoints_clear(MoEndpoints *endpoints);
+gchar *mo_provider_get_scopes(MoProvider provider, MoPurpose purpose);
+gboolean mo_url_check_endpoint(const gchar *url, GError **error);
+gboolean mo_url_is_loopback(const gchar *url);
 
 G_END_DECLS

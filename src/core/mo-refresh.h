@@ -13,9 +13,9 @@ typedef struct _MoTokenStore MoTokenStore;
 struct _MoTokenStore {
 	const gchar *account;	/* for messages */
 	const gchar *lock_path; /* one refresh at a time per account, across processes */
-	MoToken *(*load) (MoTokenStore *self, GError **error);
-	MoApp *(*load_app) (MoTokenStore *self, GError **error);
-	gboolean (*save) (MoTokenStore *self, const MoToken *token, GError **error);
+	MoToken *(*load)(MoTokenStore *self, GError **error);
+	MoApp *(*load_app)(MoTokenStore *self, GError **error);
+	gboolean (*save)(MoTokenStore *self, const MoToken *token, GError **error);
 };
 
 typedef struct {
@@ -24,9 +24,9 @@ typedef struct {
 	MoHttpOptions http;
 } MoRefreshOptions;
 
-MoToken *mo_refresh_get_token (MoTokenStore *store,
-			       const MoRefreshOptions *options,
-			       gboolean *refreshed,
-			       GError **error);
+MoToken *mo_refresh_get_token(MoTokenStore *store,
+			      const MoRefreshOptions *options,
+			      gboolean *refreshed,
+			      GError **error);
 
 G_END_DECLS

@@ -12,36 +12,36 @@
 #define MO_ACCOUNT_NAME_MAX 254
 
 MoToken *
-mo_token_new (void)
+mo_token_new(void)
 {
-	return g_new0 (MoToken, 1);
+	return g_new0(MoToken, 1);
 }
 
 MoToken *
-mo_token_copy (const MoToken *token)
+mo_token_copy(const MoToken *token)
 {
-	MoToken *copy = mo_token_new ();
-	copy->access_token = g_strdup (token->access_token);
-	copy->refresh_token = g_strdup (token->refresh_token);
-	copy->scope = g_strdup (token->scope);
+	MoToken *copy = mo_token_new();
+	copy->access_token = g_strdup(token->access_token);
+	copy->refresh_token = g_strdup(token->refresh_token);
+	copy->scope = g_strdup(token->scope);
 	copy->expiry = token->expiry;
 	copy->last_refresh = token->last_refresh;
 	return copy;
 }
 
 void
-mo_token_free (MoToken *token)
+mo_token_free(MoToken *token)
 {
 	if (token == NULL)
 		return;
-	mo_secure_free (token->access_token);
-	mo_secure_free (token->refresh_token);
-	g_free (token->scope);
-	g_free (token);
+	mo_secure_free(token->access_token);
+	mo_secure_free(token->refresh_token);
+	g_free(token->scope);
+	g_free(token);
 }
 
 gint64
-mo_token_seconds_left (const MoToken *token, gint64 now)
+mo_token_seconds_left(const MoToken *token, gint64 now)
 {
 	if (token->expiry <= 0)
 		return 0;
@@ -51,62 +51,62 @@ mo_token_seconds_left (const MoToken *token, gint64 now)
 /* Fresh: an access token with more than @margin seconds left. An unknown expiry is stale,
  * so a token of unknown age is refreshed rather than sent and rejected. */
 gboolean
-mo_token_is_fresh (const MoToken *token, gint64 now, gint64 margin)
+mo_token_is_fresh(const MoToken *token, gint64 now, gint64 margin)
 {
 	if (token->access_token == NULL || token->access_token[0] == '\0')
 		return FALSE;
 	if (token->expiry <= 0)
 		return FALSE;
-	return mo_token_seconds_left (token, now) > margin;
+	return mo_token_seconds_left(token, now) > margin;
 }
 
 /* Take a refresh response into the stored token. A response without a refresh token keeps
  * the old one: providers that do not rotate send none, and losing it would mean
  * authorizing again. */
 void
-mo_token_merge_refresh (MoToken *token, const MoToken *response, gint64 now)
+mo_token_merge_refresh(MoToken *token, const MoToken *response, gint64 now)
 {
-	mo_secure_free (token->access_token);
-	token->access_token = g_strdup (response->access_token);
+	mo_secure_free(token->access_token);
+	token->access_token = g_strdup(response->access_token);
 	if (response->refresh_token != NULL && response->refresh_token[0] != '\0') {
-		mo_secure_free (token->refresh_token);
-		token->refresh_token = g_strdup (response->refresh_token);
+		mo_secure_free(token->refresh_token);
+		token->refresh_token = g_strdup(response->refresh_token);
 	}
 	if (response->scope != NULL) {
-		g_free (token->scope);
-		token->scope = g_strdup (response->scope);
+		g_free(token->scope);
+		token->scope = g_strdup(response->scope);
 	}
 	token->expiry = response->expiry;
 	token->last_refresh = now;
 }
 
 MoAccount *
-mo_account_new (const gchar *name)
+mo_account_new(const gchar *name)
 {
-	MoAccount *account = g_new0 (MoAccount, 1);
-	account->name = g_strdup (name);
-	account->token = mo_token_new ();
+	MoAccount *account = g_new0(MoAccount, 1);
+	account->name = g_strdup(name);
+	account->token = mo_token_new();
 	return account;
 }
 
 void
-mo_account_free (MoAccount *account)
+mo_account_free(MoAccount *account)
 {
 	if (account == NULL)
 		return;
-	g_free (account->name);
-	g_free (account->user);
-	g_free (account->app);
-	mo_token_free (account->token);
-	g_free (account);
+	g_free(account->name);
+	g_free(account->user);
+	g_free(account->app);
+	mo_token_free(account->token);
+	g_free(account);
 }
 
 /* Names appear in PassCmd lines, file names of exports and messages: keep them plain. */
 gboolean
-mo_account_name_is_valid (const gchar *name, GError **error)
+mo_account_name_is_valid(const gchar *name, GError **error)
 {
-	gsize len = name != NULL ? strlen (name) : 0;
-	gboolean ok = len > 0 && len <= MO_ACCOUNT_NAME_MAX && g_utf8_validate (name, len, NULL) &&
+	gsize len = name != NULL ? strlen(name) : 0;
+	gboolean ok = len > 0 && len <= MO_ACCOUNT_NAME_MAX && g_utf8_validate(name, len, NULL) &&
 		      name[0] != '-' && name[0] != '.';
 
 	for (gsize i = 0; ok && i < len; i++) {
@@ -115,116 +115,127 @@ mo_account_name_is_valid (const gchar *name, GError **error)
 			ok = FALSE;
 	}
 	if (!ok) {
-		g_set_error (error, MO_ERROR, MO_ERROR_INVALID_ARGUMENT,
-			     _("“%s” cannot be used as a name: use the e-mail address, or letters, "
-			       "digits and . _ @ + - (no spaces or slashes)"),
-			     name != NULL ? name : "");
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_ARGUMENT,
+			    _("“%s” cannot be used as a name: use the e-mail address, or letters, "
+			      "digits and . _ @ + - (no spaces or slashes)"),
+			    name != NULL ? name : "");
 	}
 	return ok;
 }
 
 static gboolean
-mo_token_read_json (MoToken *token, JsonObject *obj, const gchar *what, GError **error)
+mo_token_read_json(MoToken *token, JsonObject *obj, const gchar *what, GError **error)
 {
-	return mo_json_get_string (obj, "access_token", &token->access_token, what, error) &&
-	       mo_json_get_string (obj, "refresh_token", &token->refresh_token, what, error) &&
-	       mo_json_get_string (obj, "scope", &token->scope, what, error) &&
-	       mo_json_get_int64 (obj, "expiry", &token->expiry, what, error);
+	return mo_json_get_string(obj, "access_token", &token->access_token, what, error) &&
+	       mo_json_get_string(obj, "refresh_token", &token->refresh_token, what, error) &&
+	       mo_json_get_string(obj, "scope", &token->scope, what, error) &&
+	       mo_json_get_int64(obj, "expiry", &token->expiry, what, error);
 }
 
 MoAccount *
-mo_account_from_json (const gchar *json, const gchar *name, GError **error)
+mo_account_from_json(const gchar *json, const gchar *name, GError **error)
 {
-	g_autofree gchar *what = g_strdup_printf (_("keyring item of account “%s”"), name);
-	g_autoptr(JsonObject) obj = mo_json_parse_object (json, -1, what, error);
+	g_autofree gchar *what = g_strdup_printf(_("keyring item of account “%s”"), name);
+	g_autoptr(JsonObject) obj = mo_json_parse_object(json, -1, what, error);
 	g_autoptr(MoAccount) account = NULL;
 
 	if (obj == NULL)
 		return NULL;
-	account = mo_account_new (name);
-	if (!mo_json_check_version (obj, MO_ACCOUNT_JSON_VERSION, what, error) ||
-	    !mo_json_get_string (obj, "user", &account->user, what, error) ||
-	    !mo_json_get_string (obj, "app", &account->app, what, error) ||
-	    !mo_token_read_json (account->token, obj, what, error) ||
-	    !mo_json_get_int64 (obj, "last_refresh", &account->token->last_refresh, what, error))
+	account = mo_account_new(name);
+	if (!mo_json_check_version(obj, MO_ACCOUNT_JSON_VERSION, what, error) ||
+	    !mo_json_get_string(obj, "user", &account->user, what, error) ||
+	    !mo_json_get_string(obj, "app", &account->app, what, error) ||
+	    !mo_token_read_json(account->token, obj, what, error) ||
+	    !mo_json_get_int64(obj, "last_refresh", &account->token->last_refresh, what, error))
 		return NULL;
 	if (account->user == NULL)
-		account->user = g_strdup (name);
-	return g_steal_pointer (&account);
+		account->user = g_strdup(name);
+	return g_steal_pointer(&account);
 }
 
 gchar *
-mo_account_to_json (const MoAccount *account)
+mo_account_to_json(const MoAccount *account)
 {
-	g_autoptr(JsonObject) obj = json_object_new ();
+	g_autoptr(JsonObject) obj = json_object_new();
 	const MoToken *token = account->token;
 
-	mo_json_set_int64 (obj, "version", MO_ACCOUNT_JSON_VERSION);
-	mo_json_set_string (obj, "account", account->name);
-	mo_json_set_string (obj, "user", account->user);
-	mo_json_set_string (obj, "app", account->app);
-	mo_json_set_string (obj, "access_token", token->access_token);
-	mo_json_set_string (obj, "refresh_token", token->refresh_token);
-	mo_json_set_string (obj, "scope", token->scope);
-	mo_json_set_int64 (obj, "expiry", token->expiry);
+	mo_json_set_int64(obj, "version", MO_ACCOUNT_JSON_VERSION);
+	mo_json_set_string(obj, "account", account->name);
+	mo_json_set_string(obj, "user", account->user);
+	mo_json_set_string(obj, "app", account->app);
+	mo_json_set_string(obj, "access_token", token->access_token);
+	mo_json_set_string(obj, "refresh_token", token->refresh_token);
+	mo_json_set_string(obj, "scope", token->scope);
+	mo_json_set_int64(obj, "expiry", token->expiry);
 	if (token->last_refresh > 0)
-		mo_json_set_int64 (obj, "last_refresh", token->last_refresh);
-	return mo_json_to_string (obj, FALSE);
+		mo_json_set_int64(obj, "last_refresh", token->last_refresh);
+	return mo_json_to_string(obj, FALSE);
 }
 
 void
-mo_token_file_free (MoTokenFile *file)
+mo_token_file_free(MoTokenFile *file)
 {
 	if (file == NULL)
 		return;
-	mo_token_free (file->token);
-	g_free (file->user);
-	g_free (file->client_id);
-	mo_secure_free (file->client_secret);
-	g_free (file->token_endpoint);
-	g_clear_pointer (&file->document, json_object_unref);
-	g_free (file);
+	mo_token_free(file->token);
+	g_free(file->user);
+	g_free(file->client_id);
+	mo_secure_free(file->client_secret);
+	g_free(file->token_endpoint);
+	g_clear_pointer(&file->document, json_object_unref);
+	g_free(file);
 }
 
 MoTokenFile *
-mo_token_file_parse (const gchar *data, gssize len, const gchar *path, GError **error)
+mo_token_file_parse(const gchar *data, gssize len, const gchar *path, GError **error)
 {
-	g_autofree gchar *what = g_strdup_printf (_("token file %s"), path);
-	g_autoptr(MoTokenFile) file = g_new0 (MoTokenFile, 1);
+	g_autofree gchar *what = g_strdup_printf(_("token file %s"), path);
+	g_autoptr(MoTokenFile) file = g_new0(MoTokenFile, 1);
 
-	file->document = mo_json_parse_object (data, len, what, error);
+	file->document = mo_json_parse_object(data, len, what, error);
 	if (file->document == NULL)
 		return NULL;
-	file->token = mo_token_new ();
-	if (!mo_token_read_json (file->token, file->document, what, error) ||
-	    !mo_json_get_string (file->document, "user", &file->user, what, error) ||
-	    !mo_json_get_string (file->document, "client_id", &file->client_id, what, error) ||
-	    !mo_json_get_string (file->document, "client_secret", &file->client_secret, what,
-				 error) ||
-	    !mo_json_get_string (file->document, "token_endpoint", &file->token_endpoint, what,
-				 error))
+	file->token = mo_token_new();
+	if (!mo_token_read_json(file->token, file->document, what, error) ||
+	    !mo_json_get_string(file->document, "user", &file->user, what, error) ||
+	    !mo_json_get_string(file->document, "client_id", &file->client_id, what, error) ||
+	    !mo_json_get_string(file->document,
+				"client_secret",
+				&file->client_secret,
+				what,
+				error) ||
+	    !mo_json_get_string(file->document,
+				"token_endpoint",
+				&file->token_endpoint,
+				what,
+				error))
 		return NULL;
 	if (file->token->refresh_token == NULL || file->token->refresh_token[0] == '\0') {
-		g_set_error (error, MO_ERROR, MO_ERROR_INVALID_DATA,
-			     _("The %s has no refresh_token"), what);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("The %s has no refresh_token"),
+			    what);
 		return NULL;
 	}
-	return g_steal_pointer (&file);
+	return g_steal_pointer(&file);
 }
 
 /* sasl-xoauth2 writes expiry as a decimal string; so do we, so that it reads our files. */
 gchar *
-mo_token_file_serialize (MoTokenFile *file)
+mo_token_file_serialize(MoTokenFile *file)
 {
 	JsonObject *doc = file->document;
-	g_autofree gchar *expiry = g_strdup_printf ("%" G_GINT64_FORMAT, file->token->expiry);
+	g_autofree gchar *expiry = g_strdup_printf("%" G_GINT64_FORMAT, file->token->expiry);
 
-	mo_json_set_string (doc, "access_token", file->token->access_token);
-	mo_json_set_string (doc, "refresh_token", file->token->refresh_token);
-	mo_json_set_string (doc, "expiry", expiry);
-	mo_json_set_string (doc, "user", file->user);
-	mo_json_set_string (doc, "client_id", file->client_id);
-	mo_json_set_string (doc, "client_secret", file->client_secret);
-	mo_json_set_string (doc, "token_endpoint", file->token_endpoint);
-	return mo_json_to_string (doc, TRUE);
+	mo_json_set_string(doc, "access_token", file->token->access_token);
+	mo_json_set_string(doc, "refresh_token", file->token->refresh_token);
+	mo_json_set_string(doc, "expiry", expiry);
+	mo_json_set_string(doc, "user", file->user);
+	mo_json_set_string(doc, "client_id", file->client_id);
+	mo_json_set_string(doc, "client_secret", file->client_secret);
+	mo_json_set_string(doc, "token_endpoint", file->token_endpoint);
+	return mo_json_to_string(doc, TRUE);
 }

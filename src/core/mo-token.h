@@ -19,14 +19,14 @@ typedef struct {
 	gint64 last_refresh; /* when mailoauth last refreshed it; 0 when never */
 } MoToken;
 
-MoToken *mo_token_new (void);
-MoToken *mo_token_copy (const MoToken *token);
-void mo_token_free (MoToken *token);
-gboolean mo_token_is_fresh (const MoToken *token, gint64 now, gint64 margin);
-gint64 mo_token_seconds_left (const MoToken *token, gint64 now);
-void mo_token_merge_refresh (MoToken *token, const MoToken *response, gint64 now);
+MoToken *mo_token_new(void);
+MoToken *mo_token_copy(const MoToken *token);
+void mo_token_free(MoToken *token);
+gboolean mo_token_is_fresh(const MoToken *token, gint64 now, gint64 margin);
+gint64 mo_token_seconds_left(const MoToken *token, gint64 now);
+void mo_token_merge_refresh(MoToken *token, const MoToken *response, gint64 now);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoToken, mo_token_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoToken, mo_token_free)
 
 /* The keyring item of one account: token plus what it belongs to. */
 typedef struct {
@@ -38,13 +38,13 @@ typedef struct {
 
 #define MO_ACCOUNT_JSON_VERSION 1
 
-MoAccount *mo_account_new (const gchar *name);
-void mo_account_free (MoAccount *account);
-MoAccount *mo_account_from_json (const gchar *json, const gchar *name, GError **error);
-gchar *mo_account_to_json (const MoAccount *account);
-gboolean mo_account_name_is_valid (const gchar *name, GError **error);
+MoAccount *mo_account_new(const gchar *name);
+void mo_account_free(MoAccount *account);
+MoAccount *mo_account_from_json(const gchar *json, const gchar *name, GError **error);
+gchar *mo_account_to_json(const MoAccount *account);
+gboolean mo_account_name_is_valid(const gchar *name, GError **error);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoAccount, mo_account_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoAccount, mo_account_free)
 
 /* A sasl-xoauth2 token file. The parsed document is kept so that keys we do not know
  * survive a rewrite. */
@@ -57,11 +57,10 @@ typedef struct {
 	JsonObject *document;
 } MoTokenFile;
 
-MoTokenFile *mo_token_file_parse (const gchar *data, gssize len, const gchar *path,
-				  GError **error);
-gchar *mo_token_file_serialize (MoTokenFile *file);
-void mo_token_file_free (MoTokenFile *file);
+MoTokenFile *mo_token_file_parse(const gchar *data, gssize len, const gchar *path, GError **error);
+gchar *mo_token_file_serialize(MoTokenFile *file);
+void mo_token_file_free(MoTokenFile *file);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoTokenFile, mo_token_file_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoTokenFile, mo_token_file_free)
 
 G_END_DECLS

@@ -9,37 +9,37 @@
 #include "mo-secure.h"
 
 MoAccount *
-mo_keyring_load_account (MoKeyring *keyring, const gchar *name, GError **error)
+mo_keyring_load_account(MoKeyring *keyring, const gchar *name, GError **error)
 {
-	mo_autosecret gchar *json = mo_keyring_lookup (keyring, MO_KEYRING_ACCOUNT, name, error);
+	mo_autosecret gchar *json = mo_keyring_lookup(keyring, MO_KEYRING_ACCOUNT, name, error);
 
 	if (json == NULL)
 		return NULL;
-	return mo_account_from_json (json, name, error);
+	return mo_account_from_json(json, name, error);
 }
 
 gboolean
-mo_keyring_save_account (MoKeyring *keyring, const MoAccount *account, GError **error)
+mo_keyring_save_account(MoKeyring *keyring, const MoAccount *account, GError **error)
 {
-	mo_autosecret gchar *json = mo_account_to_json (account);
-	return mo_keyring_store (keyring, MO_KEYRING_ACCOUNT, account->name, json, error);
+	mo_autosecret gchar *json = mo_account_to_json(account);
+	return mo_keyring_store(keyring, MO_KEYRING_ACCOUNT, account->name, json, error);
 }
 
 MoApp *
-mo_keyring_load_app (MoKeyring *keyring, const gchar *name, GError **error)
+mo_keyring_load_app(MoKeyring *keyring, const gchar *name, GError **error)
 {
-	mo_autosecret gchar *json = mo_keyring_lookup (keyring, MO_KEYRING_APP, name, error);
+	mo_autosecret gchar *json = mo_keyring_lookup(keyring, MO_KEYRING_APP, name, error);
 
 	if (json == NULL)
 		return NULL;
-	return mo_app_from_json (json, name, error);
+	return mo_app_from_json(json, name, error);
 }
 
 gboolean
-mo_keyring_save_app (MoKeyring *keyring, const MoApp *app, GError **error)
+mo_keyring_save_app(MoKeyring *keyring, const MoApp *app, GError **error)
 {
-	mo_autosecret gchar *json = mo_app_to_json (app);
-	return mo_keyring_store (keyring, MO_KEYRING_APP, app->name, json, error);
+	mo_autosecret gchar *json = mo_app_to_json(app);
+	return mo_keyring_store(keyring, MO_KEYRING_APP, app->name, json, error);
 }
 
 /* The keyring as a MoTokenStore: the account item is re-read on every load (another process
@@ -53,51 +53,54 @@ typedef struct {
 } MoKeyringTokenStore;
 
 static MoToken *
-mo_keyring_token_store_load (MoTokenStore *store, GError **error)
+mo_keyring_token_store_load(MoTokenStore *store, GError **error)
 {
 	MoKeyringTokenStore *self = (MoKeyringTokenStore *)store;
-	MoAccount *account = mo_keyring_load_account (self->keyring, self->account_name, error);
+	MoAccount *account = mo_keyring_load_account(self->keyring, self->account_name, error);
 
 	if (account == NULL)
 		return NULL;
-	g_clear_pointer (&self->account, mo_account_free);
+	g_clear_pointer(&self->account, mo_account_free);
 	self->account = account;
-	return mo_token_copy (account->token);
+	return mo_token_copy(account->token);
 }
 
 static MoApp *
-mo_keyring_token_store_load_app (MoTokenStore *store, GError **error)
+mo_keyring_token_store_load_app(MoTokenStore *store, GError **error)
 {
 	MoKeyringTokenStore *self = (MoKeyringTokenStore *)store;
 
 	if (self->account->app == NULL) {
-		g_set_error (error, MO_ERROR, MO_ERROR_INVALID_DATA,
-			     _("Account %s names no app to refresh its token with; import it "
-			       "again with “mailoauth import FILE --account %s --app APP”"),
-			     self->account_name, self->account_name);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("Account %s names no app to refresh its token with; import it "
+			      "again with “mailoauth import FILE --account %s --app APP”"),
+			    self->account_name,
+			    self->account_name);
 		return NULL;
 	}
-	return mo_keyring_load_app (self->keyring, self->account->app, error);
+	return mo_keyring_load_app(self->keyring, self->account->app, error);
 }
 
 static gboolean
-mo_keyring_token_store_save (MoTokenStore *store, const MoToken *token, GError **error)
+mo_keyring_token_store_save(MoTokenStore *store, const MoToken *token, GError **error)
 {
 	MoKeyringTokenStore *self = (MoKeyringTokenStore *)store;
 
-	mo_token_free (self->account->token);
-	self->account->token = mo_token_copy (token);
-	return mo_keyring_save_account (self->keyring, self->account, error);
+	mo_token_free(self->account->token);
+	self->account->token = mo_token_copy(token);
+	return mo_keyring_save_account(self->keyring, self->account, error);
 }
 
 MoTokenStore *
-mo_keyring_token_store_new (MoKeyring *keyring, const gchar *account)
+mo_keyring_token_store_new(MoKeyring *keyring, const gchar *account)
 {
-	MoKeyringTokenStore *self = g_new0 (MoKeyringTokenStore, 1);
+	MoKeyringTokenStore *self = g_new0(MoKeyringTokenStore, 1);
 
 	self->keyring = keyring;
-	self->account_name = g_strdup (account);
-	self->lock_path = mo_lock_path_for_account (account);
+	self->account_name = g_strdup(account);
+	self->lock_path = mo_lock_path_for_account(account);
 	self->parent.account = self->account_name;
 	self->parent.lock_path = self->lock_path;
 	self->parent.load = mo_keyring_token_store_load;
@@ -107,14 +110,14 @@ mo_keyring_token_store_new (MoKeyring *keyring, const gchar *account)
 }
 
 void
-mo_keyring_token_store_free (MoTokenStore *store)
+mo_keyring_token_store_free(MoTokenStore *store)
 {
 	MoKeyringTokenStore *self = (MoKeyringTokenStore *)store;
 
 	if (self == NULL)
 		return;
-	g_free (self->account_name);
-	g_free (self->lock_path);
-	mo_account_free (self->account);
-	g_free (self);
+	g_free(self->account_name);
+	g_free(self->lock_path);
+	mo_account_free(self->account);
+	g_free(self);
 }
