@@ -61,6 +61,7 @@ mo_config_load(MoConfig *config, const gchar *path, GError **error)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(GError) error_local = NULL;
+	gint64 refresh_margin = config->refresh_margin;
 	gint64 keyring_timeout = config->keyring_timeout;
 	gint64 connect_timeout = config->http.connect_timeout;
 	gint64 timeout = config->http.timeout;
@@ -76,16 +77,12 @@ mo_config_load(MoConfig *config, const gchar *path, GError **error)
 			    error_local->message);
 		return FALSE;
 	}
-	if (!mo_config_read_seconds(kf,
-				    path,
-				    "refresh-margin",
-				    0,
-				    &config->refresh_margin,
-				    error) ||
+	if (!mo_config_read_seconds(kf, path, "refresh-margin", 0, &refresh_margin, error) ||
 	    !mo_config_read_seconds(kf, path, "keyring-timeout", 1, &keyring_timeout, error) ||
 	    !mo_config_read_seconds(kf, path, "http-connect-timeout", 1, &connect_timeout, error) ||
 	    !mo_config_read_seconds(kf, path, "http-timeout", 1, &timeout, error))
 		return FALSE;
+	config->refresh_margin = refresh_margin;
 	config->keyring_timeout = (guint)keyring_timeout;
 	config->http.connect_timeout = (guint)connect_timeout;
 	config->http.timeout = (guint)timeout;

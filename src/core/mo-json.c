@@ -82,7 +82,7 @@ mo_json_parse_int64_string(const gchar *text, gint64 *out)
 	gchar *end = NULL;
 	gint64 value;
 
-	if (text == NULL || (!g_ascii_isdigit(text[0]) && text[0] != '-'))
+	if (text == NULL || !g_ascii_isdigit(text[0]))
 		return FALSE;
 	errno = 0;
 	value = g_ascii_strtoll(text, &end, 10);
@@ -92,8 +92,9 @@ mo_json_parse_int64_string(const gchar *text, gint64 *out)
 	return TRUE;
 }
 
-/* sasl-xoauth2 writes numbers such as expiry as decimal strings; accept both, 64-bit.
- * Absent or null leaves *out 0. */
+/* sasl-xoauth2 writes numbers such as expiry as decimal strings; accept both, 64-bit. Every
+ * number we read (times, durations, versions) is a whole number >= 0. Absent or null leaves
+ * *out 0. */
 gboolean
 mo_json_get_int64(JsonObject *obj,
 		  const gchar *member,
@@ -108,13 +109,13 @@ mo_json_get_int64(JsonObject *obj,
 	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
 		return TRUE;
 	type = JSON_NODE_HOLDS_VALUE(node) ? json_node_get_value_type(node) : G_TYPE_INVALID;
-	if (type == G_TYPE_INT64) {
+	if (type == G_TYPE_INT64 && json_node_get_int(node) >= 0) {
 		*out = json_node_get_int(node);
 		return TRUE;
 	}
 	if (type == G_TYPE_DOUBLE) {
 		gdouble value = json_node_get_double(node);
-		if (value >= -9.2e18 && value <= 9.2e18) {
+		if (value >= 0 && value <= 9.2e18 && value == (gdouble)(gint64)value) {
 			*out = (gint64)value;
 			return TRUE;
 		}
@@ -124,7 +125,7 @@ mo_json_get_int64(JsonObject *obj,
 	g_set_error(error,
 		    MO_ERROR,
 		    MO_ERROR_INVALID_DATA,
-		    _("In the %s, “%s” is not a whole number"),
+		    _("In the %s, “%s” is not a whole number of 0 or more"),
 		    what,
 		    member);
 	return FALSE;

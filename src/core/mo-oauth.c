@@ -8,6 +8,19 @@
 #include "mo-oauth.h"
 #include "mo-secure.h"
 
+/* Ten years: longer than any access token lives. */
+#define MO_OAUTH_MAX_EXPIRES_IN (10 * 366 * 24 * 3600)
+
+/* The provider's text reaches a terminal: no control characters (escape sequences) from it. */
+static void
+mo_oauth_sanitize(gchar *text)
+{
+	for (gchar *p = text; p != NULL && *p != '\0'; p++) {
+		if ((guchar)*p < 0x20 || (guchar)*p == 0x7f)
+			*p = '?';
+	}
+}
+
 /* Sets @error from an error response: the provider's code and its description verbatim
  * (Microsoft's AADSTS numbers are what users search for). Returns FALSE when the body is
  * not an OAuth2 error at all. */
@@ -24,6 +37,8 @@ mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, G
 	    code == NULL)
 		return FALSE;
 	mo_json_get_string(obj, "error_description", &description, "error response", NULL);
+	mo_oauth_sanitize(code);
+	mo_oauth_sanitize(description);
 	kind = mo_oauth_error_from_string(code);
 	g_set_error(error,
 		    MO_OAUTH_ERROR,
@@ -47,6 +62,8 @@ mo_oauth_read_expires_in(JsonObject *obj, gint64 now, gint64 *expiry, GError **e
 	 * refreshing on every call */
 	if (expires_in <= 0)
 		expires_in = 3600;
+	/* nothing lives longer than this; the bound also keeps now + expires_in from overflowing */
+	expires_in = MIN(expires_in, MO_OAUTH_MAX_EXPIRES_IN);
 	*expiry = now + expires_in;
 	return TRUE;
 }
@@ -91,11 +108,14 @@ mo_oauth_parse_token_response(guint status,
 	if (mo_oauth_parse_error_response(status, body, body_len, error))
 		return NULL;
 	token = mo_token_new();
-	if (!mo_json_get_string(obj, "access_token", &token->access_token, what, error) ||
-	    !mo_json_get_string(obj, "refresh_token", &token->refresh_token, what, error) ||
-	    !mo_json_get_string(obj, "scope", &token->scope, what, error) ||
-	    !mo_oauth_read_expires_in(obj, now, &token->expiry, error))
+	if (!mo_json_get_string(obj, "access_token", &token->access_token, what, &error_local) ||
+	    !mo_json_get_string(obj, "refresh_token", &token->refresh_token, what, &error_local) ||
+	    !mo_json_get_string(obj, "scope", &token->scope, what, &error_local) ||
+	    !mo_oauth_read_expires_in(obj, now, &token->expiry, &error_local)) {
+		/* the provider's answer, not our data, is at fault */
+		g_set_error_literal(error, MO_ERROR, MO_ERROR_PROTOCOL, error_local->message);
 		return NULL;
+	}
 	if (token->access_token == NULL || token->access_token[0] == '\0') {
 		g_set_error(error,
 			    MO_ERROR,
@@ -114,18 +134,30 @@ mo_oauth_retry_wait(guint attempt, const MoHttpResponse *response)
 	return MIN(1u << attempt, MO_OAUTH_MAX_RETRY_WAIT);
 }
 
-/* POSTs a grant to the app's token endpoint with the client's credentials
- * (client_secret_post), retrying transient failures a bounded number of times. */
-MoToken *
-mo_oauth_token_request(const MoApp *app,
-		       const gchar *const *grant_pairs,
-		       const MoHttpOptions *options,
-		       GError **error)
+static gpointer
+mo_oauth_parse_token_cb(const MoHttpResponse *response, GError **error)
+{
+	return mo_oauth_parse_token_response(response->status,
+					     response->body,
+					     response->body_len,
+					     g_get_real_time() / G_USEC_PER_SEC,
+					     error);
+}
+
+/* POSTs @params plus the client's credentials (client_secret_post) to @url and parses the
+ * answer with @parse, retrying transient failures a bounded number of times. */
+gpointer
+mo_oauth_client_post(const MoApp *app,
+		     const gchar *url,
+		     const gchar *const *params,
+		     MoOAuthParseFunc parse,
+		     const MoHttpOptions *options,
+		     GError **error)
 {
 	g_autoptr(GPtrArray) pairs = g_ptr_array_new();
 
-	for (guint i = 0; grant_pairs[i] != NULL; i++)
-		g_ptr_array_add(pairs, (gpointer)grant_pairs[i]);
+	for (guint i = 0; params[i] != NULL; i++)
+		g_ptr_array_add(pairs, (gpointer)params[i]);
 	g_ptr_array_add(pairs, "client_id");
 	g_ptr_array_add(pairs, app->client_id);
 	if (app->client_secret != NULL && app->client_secret[0] != '\0') {
@@ -137,20 +169,16 @@ mo_oauth_token_request(const MoApp *app,
 	for (guint attempt = 0;; attempt++) {
 		g_autoptr(MoHttpResponse) response = NULL;
 		g_autoptr(GError) error_local = NULL;
-		MoToken *token;
+		gpointer result;
 
-		response = mo_http_post_form(app->token_endpoint,
+		response = mo_http_post_form(url,
 					     (const gchar *const *)pairs->pdata,
 					     options,
 					     &error_local);
 		if (response != NULL) {
-			token = mo_oauth_parse_token_response(response->status,
-							      response->body,
-							      response->body_len,
-							      g_get_real_time() / G_USEC_PER_SEC,
-							      &error_local);
-			if (token != NULL)
-				return token;
+			result = parse(response, &error_local);
+			if (result != NULL)
+				return result;
 		}
 		if (!g_error_matches(error_local, MO_ERROR, MO_ERROR_TRANSIENT) ||
 		    attempt + 1 >= MO_OAUTH_MAX_ATTEMPTS) {
@@ -160,6 +188,21 @@ mo_oauth_token_request(const MoApp *app,
 		g_debug("attempt %u failed (%s), retrying", attempt + 1, error_local->message);
 		g_usleep(mo_oauth_retry_wait(attempt, response) * G_USEC_PER_SEC);
 	}
+}
+
+/* A grant at the app's token endpoint. */
+MoToken *
+mo_oauth_token_request(const MoApp *app,
+		       const gchar *const *grant_pairs,
+		       const MoHttpOptions *options,
+		       GError **error)
+{
+	return mo_oauth_client_post(app,
+				    app->token_endpoint,
+				    grant_pairs,
+				    mo_oauth_parse_token_cb,
+				    options,
+				    error);
 }
 
 MoToken *

@@ -41,7 +41,11 @@ mo_provider_to_string(MoProvider provider)
 static gboolean
 mo_provider_tenant_is_valid(const gchar *tenant)
 {
-	if (tenant == NULL || tenant[0] == '\0' || strlen(tenant) > 255)
+	gsize len = tenant != NULL ? strlen(tenant) : 0;
+
+	/* no "." or ".." segments, which would climb the URL path */
+	if (len == 0 || len > 255 || tenant[0] == '.' || tenant[len - 1] == '.' ||
+	    strstr(tenant, "..") != NULL)
 		return FALSE;
 	for (const gchar *p = tenant; *p != '\0'; p++) {
 		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
@@ -84,6 +88,8 @@ mo_provider_get_endpoints(MoProvider provider,
 		out->token_endpoint = g_strdup("https://oauth2.googleapis.com/token");
 		/* Google refuses the device flow for the https://mail.google.com/ scope */
 		out->device_endpoint = NULL;
+		/* Google sends iss in authorization responses (RFC 9207) */
+		out->issuer = g_strdup("https://accounts.google.com");
 		return TRUE;
 	case MO_PROVIDER_CUSTOM:
 	default:
@@ -98,6 +104,7 @@ mo_endpoints_clear(MoEndpoints *endpoints)
 	g_clear_pointer(&endpoints->authorize_endpoint, g_free);
 	g_clear_pointer(&endpoints->token_endpoint, g_free);
 	g_clear_pointer(&endpoints->device_endpoint, g_free);
+	g_clear_pointer(&endpoints->issuer, g_free);
 }
 
 /* Space-separated scopes; offline_access asks for a refresh token where that is a scope. */

@@ -14,7 +14,9 @@ mo_refresh_now(void)
 	return g_get_real_time() / G_USEC_PER_SEC;
 }
 
-/* Under the lock: did another process refresh since @before was read? */
+/* Under the lock: did another process refresh since @before was read? Then its token is the
+ * one to use, even if a margin larger than the token's lifetime calls it stale: refreshing
+ * again would only queue every waiting process behind one more request. */
 static gboolean
 mo_refresh_was_done_meanwhile(const MoToken *before, const MoToken *now)
 {
@@ -96,7 +98,8 @@ mo_refresh_get_token(MoTokenStore *store,
 		return NULL;
 	if (!options->force && mo_token_is_fresh(token, mo_refresh_now(), options->margin))
 		return g_steal_pointer(&token);
-	if (options->force && mo_refresh_was_done_meanwhile(before, token))
+	if (mo_refresh_was_done_meanwhile(before, token) &&
+	    mo_token_seconds_left(token, mo_refresh_now()) > 0)
 		return g_steal_pointer(&token);
 	if (!mo_refresh_from_provider(store, token, options, error))
 		return NULL;

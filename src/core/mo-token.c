@@ -101,7 +101,9 @@ mo_account_free(MoAccount *account)
 	g_free(account);
 }
 
-/* Names appear in PassCmd lines, file names of exports and messages: keep them plain. */
+/* Names appear in PassCmd lines, file names of exports, suggested commands and messages:
+ * letters, digits, . _ @ + - = and non-ASCII letters (international addresses) only, so
+ * none of them needs quoting in a shell. */
 gboolean
 mo_account_name_is_valid(const gchar *name, GError **error)
 {
@@ -111,15 +113,14 @@ mo_account_name_is_valid(const gchar *name, GError **error)
 
 	for (gsize i = 0; ok && i < len; i++) {
 		guchar c = (guchar)name[i];
-		if (c <= 0x20 || c == 0x7f || c == '/' || c == '\\')
-			ok = FALSE;
+		ok = g_ascii_isalnum(c) || c >= 0x80 || strchr("._@+-=", c) != NULL;
 	}
 	if (!ok) {
 		g_set_error(error,
 			    MO_ERROR,
 			    MO_ERROR_INVALID_ARGUMENT,
 			    _("“%s” cannot be used as a name: use the e-mail address, or letters, "
-			      "digits and . _ @ + - (no spaces or slashes)"),
+			      "digits and . _ @ + - = (not starting with . or -)"),
 			    name != NULL ? name : "");
 	}
 	return ok;
