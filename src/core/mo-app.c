@@ -29,6 +29,7 @@ mo_app_free(MoApp *app)
 	g_free(app->token_endpoint);
 	g_free(app->authorize_endpoint);
 	g_free(app->device_endpoint);
+	g_free(app->issuer);
 	g_free(app);
 }
 
@@ -46,6 +47,8 @@ mo_app_fill_endpoints(MoApp *app, GError **error)
 		app->authorize_endpoint = g_steal_pointer(&preset.authorize_endpoint);
 	if (app->device_endpoint == NULL)
 		app->device_endpoint = g_steal_pointer(&preset.device_endpoint);
+	if (app->issuer == NULL)
+		app->issuer = g_steal_pointer(&preset.issuer);
 	mo_endpoints_clear(&preset);
 	return TRUE;
 }
@@ -98,7 +101,8 @@ mo_app_from_json(const gchar *json, const gchar *name, GError **error)
 	    !mo_json_get_string(obj, "client_secret", &app->client_secret, what, error) ||
 	    !mo_json_get_string(obj, "token_endpoint", &app->token_endpoint, what, error) ||
 	    !mo_json_get_string(obj, "authorize_endpoint", &app->authorize_endpoint, what, error) ||
-	    !mo_json_get_string(obj, "device_endpoint", &app->device_endpoint, what, error))
+	    !mo_json_get_string(obj, "device_endpoint", &app->device_endpoint, what, error) ||
+	    !mo_json_get_string(obj, "issuer", &app->issuer, what, error))
 		return NULL;
 	if (provider != NULL && !mo_provider_from_string(provider, &app->provider)) {
 		g_set_error(error,
@@ -128,5 +132,6 @@ mo_app_to_json(const MoApp *app)
 	mo_json_set_string(obj, "token_endpoint", app->token_endpoint);
 	mo_json_set_string(obj, "authorize_endpoint", app->authorize_endpoint);
 	mo_json_set_string(obj, "device_endpoint", app->device_endpoint);
+	mo_json_set_string(obj, "issuer", app->issuer);
 	return mo_json_to_string(obj, FALSE);
 }

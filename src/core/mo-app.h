@@ -17,6 +17,7 @@ typedef struct {
 	gchar *token_endpoint;
 	gchar *authorize_endpoint;
 	gchar *device_endpoint;
+	gchar *issuer; /* for checking iss in redirects (RFC 9207); NULL when unknown */
 } MoApp;
 
 #define MO_APP_JSON_VERSION 1

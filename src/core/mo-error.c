@@ -96,6 +96,8 @@ mo_error_to_exit_code(const GError *error)
 		return MO_EXIT_TEMPFAIL;
 	case MO_ERROR_INVALID_ARGUMENT:
 		return MO_EXIT_USAGE;
+	case MO_ERROR_CANCELLED:
+		return MO_EXIT_CANCELLED;
 	default:
 		return MO_EXIT_FAILURE;
 	}

@@ -16,6 +16,7 @@ typedef enum {
 	MO_ERROR_TRANSIENT,	      /* network error, timeout, HTTP 408/429/5xx */
 	MO_ERROR_PROTOCOL,	      /* the provider answered something we cannot use */
 	MO_ERROR_INVALID_ARGUMENT,    /* the user's input is wrong */
+	MO_ERROR_CANCELLED,	      /* the user interrupted (Ctrl-C) */
 } MoErrorCode;
 
 /* What the OAuth2 server said (RFC 6749 §5.2, RFC 8628 §3.5). */
@@ -44,6 +45,7 @@ typedef enum {
 	MO_EXIT_REAUTHORIZE = 4,
 	MO_EXIT_KEYRING = 5,
 	MO_EXIT_TEMPFAIL = 6,
+	MO_EXIT_CANCELLED = 130, /* as a shell reports SIGINT */
 } MoExitCode;
 
 GQuark mo_error_quark(void);

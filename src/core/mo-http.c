@@ -111,21 +111,20 @@ mo_http_new_handle(const gchar *url,
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)options->timeout);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, MO_HTTP_USER_AGENT);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	if (body != NULL)
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	else
+		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, mo_http_write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, buf);
 	return curl;
 }
 
-/* One POST, no retries. Network failures are MO_ERROR_TRANSIENT; any HTTP status is a
- * response for the caller to classify. Error messages never carry the form. */
-MoHttpResponse *
-mo_http_post_form(const gchar *url,
-		  const gchar *const *pairs,
-		  const MoHttpOptions *options,
-		  GError **error)
+/* One request (POST with @body, else GET), no retries. Network failures are MO_ERROR_TRANSIENT;
+ * any HTTP status is a response for the caller to classify. Messages never carry the body. */
+static MoHttpResponse *
+mo_http_perform(const gchar *url, const gchar *body, const MoHttpOptions *options, GError **error)
 {
-	mo_autosecret gchar *body = NULL;
 	g_autoptr(GByteArray) buf = g_byte_array_new();
 	g_autoptr(CURL) curl = NULL;
 	struct curl_slist *headers = NULL;
@@ -138,7 +137,6 @@ mo_http_post_form(const gchar *url,
 	if (!mo_url_check_endpoint(url, error))
 		return NULL;
 	mo_http_init_once();
-	body = mo_http_form_encode(pairs);
 	headers = curl_slist_append(headers, "Accept: application/json");
 	curl = mo_http_new_handle(url, body, options, buf, headers);
 	if (curl == NULL) {
@@ -174,4 +172,26 @@ mo_http_post_form(const gchar *url,
 	g_byte_array_append(buf, (const guint8 *)"", 1);
 	response->body = (gchar *)g_byte_array_free(g_steal_pointer(&buf), FALSE);
 	return response;
+}
+
+MoHttpResponse *
+mo_http_post_form(const gchar *url,
+		  const gchar *const *pairs,
+		  const MoHttpOptions *options,
+		  GError **error)
+{
+	mo_autosecret gchar *body = NULL;
+
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+	body = mo_http_form_encode(pairs);
+	return mo_http_perform(url, body, options, error);
+}
+
+/* A GET, for discovery documents. */
+MoHttpResponse *
+mo_http_get(const gchar *url, const MoHttpOptions *options, GError **error)
+{
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	return mo_http_perform(url, NULL, options, error);
 }

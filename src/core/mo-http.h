@@ -25,6 +25,7 @@ MoHttpResponse *mo_http_post_form(const gchar *url,
 				  const gchar *const *pairs,
 				  const MoHttpOptions *options,
 				  GError **error);
+MoHttpResponse *mo_http_get(const gchar *url, const MoHttpOptions *options, GError **error);
 gboolean mo_http_status_is_transient(guint status);
 void mo_http_response_free(MoHttpResponse *response);
 

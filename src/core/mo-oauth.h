@@ -19,6 +19,14 @@ MoToken *mo_oauth_parse_token_response(guint status,
 				       GError **error);
 gboolean
 mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, GError **error);
+typedef gpointer (*MoOAuthParseFunc)(const MoHttpResponse *response, GError **error);
+
+gpointer mo_oauth_client_post(const MoApp *app,
+			      const gchar *url,
+			      const gchar *const *params,
+			      MoOAuthParseFunc parse,
+			      const MoHttpOptions *options,
+			      GError **error);
 MoToken *mo_oauth_token_request(const MoApp *app,
 				const gchar *const *grant_pairs,
 				const MoHttpOptions *options,

@@ -23,6 +23,7 @@ typedef struct {
 	gchar *authorize_endpoint;
 	gchar *token_endpoint;
 	gchar *device_endpoint; /* NULL: the provider has no device flow for mail */
+	gchar *issuer;		/* NULL: not checked (the provider sends no iss) */
 } MoEndpoints;
 
 #define MO_MICROSOFT_DEFAULT_TENANT	       "common"

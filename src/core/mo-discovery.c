@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "mo-authorize.h"
+#include "mo-error.h"
+#include "mo-json.h"
+
+static gboolean
+mo_discovery_take(JsonObject *obj,
+		  const gchar *member,
+		  gchar **slot,
+		  const gchar *what,
+		  GError **error)
+{
+	g_autofree gchar *value = NULL;
+
+	if (!mo_json_get_string(obj, member, &value, what, error))
+		return FALSE;
+	if (value != NULL && !mo_url_check_endpoint(value, error))
+		return FALSE;
+	/* what the user gave explicitly wins */
+	if (*slot == NULL)
+		*slot = g_steal_pointer(&value);
+	return TRUE;
+}
+
+/* Fills @app's endpoints from ISSUER/.well-known/openid-configuration (OpenID Connect
+ * Discovery 1.0). The document's issuer must be the one asked for (§4.3). */
+gboolean
+mo_discover_endpoints(MoApp *app, const gchar *issuer, const MoHttpOptions *options, GError **error)
+{
+	g_autofree gchar *base = g_strdup(issuer);
+	g_autofree gchar *url = NULL;
+	g_autofree gchar *found = NULL;
+	g_autoptr(MoHttpResponse) response = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	const gchar *what = _("discovery document");
+
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	if (!mo_url_check_endpoint(issuer, error))
+		return FALSE;
+	while (g_str_has_suffix(base, "/"))
+		base[strlen(base) - 1] = '\0';
+	url = g_strconcat(base, "/.well-known/openid-configuration", NULL);
+	response = mo_http_get(url, options, error);
+	if (response == NULL)
+		return FALSE;
+	if (response->status != 200) {
+		g_set_error(error,
+			    MO_ERROR,
+			    mo_http_status_is_transient(response->status) ? MO_ERROR_TRANSIENT
+									  : MO_ERROR_PROTOCOL,
+			    _("%s answered HTTP %u"),
+			    url,
+			    response->status);
+		return FALSE;
+	}
+	obj = mo_json_parse_object(response->body, response->body_len, what, error);
+	if (obj == NULL || !mo_json_get_string(obj, "issuer", &found, what, error))
+		return FALSE;
+	if (g_strcmp0(found, issuer) != 0 && g_strcmp0(found, base) != 0) {
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_PROTOCOL,
+			    _("%s names the issuer %s, not %s"),
+			    url,
+			    found != NULL ? found : "(none)",
+			    issuer);
+		return FALSE;
+	}
+	if (!mo_discovery_take(obj,
+			       "authorization_endpoint",
+			       &app->authorize_endpoint,
+			       what,
+			       error) ||
+	    !mo_discovery_take(obj, "token_endpoint", &app->token_endpoint, what, error) ||
+	    !mo_discovery_take(obj,
+			       "device_authorization_endpoint",
+			       &app->device_endpoint,
+			       what,
+			       error))
+		return FALSE;
+	g_free(app->issuer);
+	app->issuer = g_steal_pointer(&found);
+	return TRUE;
+}
