@@ -131,9 +131,10 @@ step_app_add() {
 step_import() {
 	write_token_file
 	say "An existing sasl-xoauth2 token file (0600), its token valid for $FIRST_LIFETIME more seconds:"
-	show "stat -c '%A %U %s %n' ~/.tokens/$ACCOUNT; cat ~/.tokens/$ACCOUNT"
+	show "stat -c '%A %U %s %n' ~/.tokens/$ACCOUNT"
 	stat -c '%A %U %s %n' "$TOKEN_FILE" | sed "s|$HOME|~|"
-	cat "$TOKEN_FILE"
+	say "Its keys (token values hidden here, as everywhere in mailoauth's output):"
+	sed -E 's/("(access|refresh)_token": *")[^"]*"/\1…"/' "$TOKEN_FILE"
 	say "Import it into the keyring; the file has no client_id, so name the app."
 	show "mailoauth import ~/.tokens/$ACCOUNT --app $APP"
 	"$MAILOAUTH" import "$TOKEN_FILE" --app "$APP"
