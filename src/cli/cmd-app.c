@@ -7,128 +7,21 @@
 #include "mo-cli.h"
 #include "mo-secure.h"
 
-typedef struct {
-	gchar *provider;
-	gchar *client_id;
-	gchar *tenant;
-	gchar *token_endpoint;
-	gchar *authorize_endpoint;
-	gchar *device_endpoint;
-	gboolean secret;
-} MoAppAddOptions;
-
-static MoApp *
-mo_app_add_build(const gchar *name, MoAppAddOptions *opts, GError **error)
-{
-	g_autoptr(MoApp) app = NULL;
-	MoProvider provider;
-
-	if (opts->provider == NULL || !mo_provider_from_string(opts->provider, &provider)) {
-		g_set_error(error,
-			    G_OPTION_ERROR,
-			    G_OPTION_ERROR_BAD_VALUE,
-			    _("Give --provider microsoft, google or custom"));
-		return NULL;
-	}
-	if (opts->tenant != NULL && provider != MO_PROVIDER_MICROSOFT) {
-		g_set_error(error,
-			    G_OPTION_ERROR,
-			    G_OPTION_ERROR_BAD_VALUE,
-			    _("--tenant applies to --provider microsoft only"));
-		return NULL;
-	}
-	app = mo_app_new(name, provider);
-	app->client_id = g_steal_pointer(&opts->client_id);
-	app->tenant = g_steal_pointer(&opts->tenant);
-	app->token_endpoint = g_steal_pointer(&opts->token_endpoint);
-	app->authorize_endpoint = g_steal_pointer(&opts->authorize_endpoint);
-	app->device_endpoint = g_steal_pointer(&opts->device_endpoint);
-	if (!mo_app_fill_endpoints(app, error) || !mo_app_validate(app, error))
-		return NULL;
-	if (opts->secret) {
-		app->client_secret = mo_cli_read_secret(_("Client secret: "), error);
-		if (app->client_secret == NULL)
-			return NULL;
-	}
-	return g_steal_pointer(&app);
-}
-
-static void
-mo_app_add_options_clear(MoAppAddOptions *opts)
-{
-	g_free(opts->provider);
-	g_free(opts->client_id);
-	g_free(opts->tenant);
-	g_free(opts->token_endpoint);
-	g_free(opts->authorize_endpoint);
-	g_free(opts->device_endpoint);
-}
-
 static int
 mo_app_add(MoCli *cli, int argc, char **argv)
 {
-	MoAppAddOptions opts = {NULL};
-	const GOptionEntry entries[] = {
-		{"provider",
-		 'p',
-		 0,
-		 G_OPTION_ARG_STRING,
-		 &opts.provider,
-		 N_("microsoft, google or custom"),
-		 N_("PROVIDER")},
-		{"client-id",
-		 'c',
-		 0,
-		 G_OPTION_ARG_STRING,
-		 &opts.client_id,
-		 N_("The app's client (application) ID"),
-		 N_("ID")},
-		{"tenant",
-		 't',
-		 0,
-		 G_OPTION_ARG_STRING,
-		 &opts.tenant,
-		 N_("Microsoft directory (tenant) ID or common, organizations, consumers"),
-		 N_("TENANT")},
-		{"token-endpoint",
-		 0,
-		 0,
-		 G_OPTION_ARG_STRING,
-		 &opts.token_endpoint,
-		 N_("Token endpoint URL (custom providers)"),
-		 N_("URL")},
-		{"authorize-endpoint",
-		 0,
-		 0,
-		 G_OPTION_ARG_STRING,
-		 &opts.authorize_endpoint,
-		 N_("Authorization endpoint URL (custom providers)"),
-		 N_("URL")},
-		{"device-endpoint",
-		 0,
-		 0,
-		 G_OPTION_ARG_STRING,
-		 &opts.device_endpoint,
-		 N_("Device authorization endpoint URL (custom providers)"),
-		 N_("URL")},
-		{"secret",
-		 's',
-		 0,
-		 G_OPTION_ARG_NONE,
-		 &opts.secret,
-		 N_("Read the client secret from a prompt, or from standard input"),
-		 NULL},
-		{NULL},
-	};
+	MoAppOptions opts = {NULL};
+	GOptionEntry entries[MO_APP_OPTION_ENTRIES + 1];
 	g_autoptr(MoApp) app = NULL;
 	MoKeyring *keyring;
 	GError *error = NULL;
 	int rc = MO_EXIT_OK;
 
+	mo_cli_app_option_entries(&opts, entries);
 	if (!mo_cli_parse(cli,
 			  "NAME",
-			  _("Registers an OAuth app (client) under NAME. Secrets are never "
-			    "taken from the command line: --secret reads it."),
+			  _("Registers an OAuth app (client) under NAME. Secrets are never taken "
+			    "from the command line: --secret reads it."),
 			  entries,
 			  &argc,
 			  &argv,
@@ -136,7 +29,7 @@ mo_app_add(MoCli *cli, int argc, char **argv)
 			  1,
 			  &error) ||
 	    !mo_account_name_is_valid(argv[1], &error) ||
-	    (app = mo_app_add_build(argv[1], &opts, &error)) == NULL ||
+	    (app = mo_cli_app_build(cli, argv[1], &opts, &error)) == NULL ||
 	    (keyring = mo_cli_get_keyring(cli, &error)) == NULL ||
 	    !mo_keyring_save_app(keyring, app, &error))
 		rc = mo_cli_fail(cli, NULL, error);
@@ -146,7 +39,7 @@ mo_app_add(MoCli *cli, int argc, char **argv)
 			   mo_provider_to_string(app->provider),
 			   app->client_id,
 			   app->client_secret != NULL ? _(", with client secret") : "");
-	mo_app_add_options_clear(&opts);
+	mo_cli_app_options_clear(&opts);
 	return rc;
 }
 

@@ -12,6 +12,7 @@ static const struct {
 	MoCliCommandFunc func;
 	const gchar *summary;
 } commands[] = {
+	{"authorize", mo_cmd_authorize, N_("Sign in and store an account's first token")},
 	{"token", mo_cmd_token, N_("Print a fresh access token (for mbsync's PassCmd)")},
 	{"refresh", mo_cmd_refresh, N_("Refresh an account's token now")},
 	{"status", mo_cmd_status, N_("Show accounts, token expiry and the keyring's state")},

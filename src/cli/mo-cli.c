@@ -20,17 +20,19 @@ mo_cli_get_keyring(MoCli *cli, GError **error)
 	return cli->keyring;
 }
 
-/* Parses the options of one subcommand; the remaining arguments are left in argv[1..]. */
+/* Parses the options of one subcommand (@entries, then @more_entries, both nullable); the
+ * remaining arguments are left in argv[1..]. */
 gboolean
-mo_cli_parse(MoCli *cli,
-	     const gchar *params,
-	     const gchar *summary,
-	     const GOptionEntry *entries,
-	     int *argc,
-	     char ***argv,
-	     int min_args,
-	     int max_args,
-	     GError **error)
+mo_cli_parse_with(MoCli *cli,
+		  const gchar *params,
+		  const gchar *summary,
+		  const GOptionEntry *entries,
+		  const GOptionEntry *more_entries,
+		  int *argc,
+		  char ***argv,
+		  int min_args,
+		  int max_args,
+		  GError **error)
 {
 	g_autoptr(GOptionContext) context = g_option_context_new(params);
 	g_autofree gchar *prgname = g_strdup_printf("mailoauth %s", cli->command);
@@ -41,6 +43,8 @@ mo_cli_parse(MoCli *cli,
 	g_option_context_set_summary(context, summary);
 	if (entries != NULL)
 		g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+	if (more_entries != NULL)
+		g_option_context_add_main_entries(context, more_entries, GETTEXT_PACKAGE);
 	if (!g_option_context_parse(context, argc, argv, error))
 		return FALSE;
 	nargs = *argc - 1;
@@ -56,6 +60,29 @@ mo_cli_parse(MoCli *cli,
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gboolean
+mo_cli_parse(MoCli *cli,
+	     const gchar *params,
+	     const gchar *summary,
+	     const GOptionEntry *entries,
+	     int *argc,
+	     char ***argv,
+	     int min_args,
+	     int max_args,
+	     GError **error)
+{
+	return mo_cli_parse_with(cli,
+				 params,
+				 summary,
+				 entries,
+				 NULL,
+				 argc,
+				 argv,
+				 min_args,
+				 max_args,
+				 error);
 }
 
 static void
@@ -132,38 +159,53 @@ mo_cli_read_line(int fd, gchar *buf, gsize size)
 	return TRUE;
 }
 
+/* A line typed or piped in, at most @max bytes; @echo FALSE hides it on a terminal. */
+static gchar *
+mo_cli_read_input(const gchar *prompt, gsize max, gboolean echo, GError **error)
+{
+	g_autofree gchar *buf = g_malloc0(max + 1);
+	struct termios saved, quiet;
+	gboolean tty = isatty(STDIN_FILENO);
+	gboolean ok;
+	gchar *line;
+
+	if (tty) {
+		g_printerr("%s", prompt);
+		tcgetattr(STDIN_FILENO, &saved);
+		quiet = saved;
+		if (!echo)
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	ok = mo_cli_read_line(STDIN_FILENO, buf, max + 1);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		if (!echo)
+			g_printerr("\n");
+	}
+	if (!ok || buf[0] == '\0') {
+		mo_secure_wipe(buf, max + 1);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_ARGUMENT,
+			    _("Nothing was given on standard input"));
+		return NULL;
+	}
+	line = g_strdup(buf);
+	mo_secure_wipe(buf, max + 1);
+	return line;
+}
+
 /* A secret never comes from argv (other users see it in ps): from a no-echo prompt on a
  * terminal, else the first line of stdin. */
 gchar *
 mo_cli_read_secret(const gchar *prompt, GError **error)
 {
-	gchar buf[MO_CLI_SECRET_MAX];
-	struct termios saved, noecho;
-	gboolean tty = isatty(STDIN_FILENO);
-	gboolean ok;
-	gchar *secret;
+	return mo_cli_read_input(prompt, MO_CLI_SECRET_MAX, FALSE, error);
+}
 
-	if (tty) {
-		g_printerr("%s", prompt);
-		tcgetattr(STDIN_FILENO, &saved);
-		noecho = saved;
-		noecho.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
-	}
-	ok = mo_cli_read_line(STDIN_FILENO, buf, sizeof(buf));
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-		g_printerr("\n");
-	}
-	if (!ok || buf[0] == '\0') {
-		mo_secure_wipe(buf, sizeof(buf));
-		g_set_error(error,
-			    MO_ERROR,
-			    MO_ERROR_INVALID_ARGUMENT,
-			    _("No client secret was given on standard input"));
-		return NULL;
-	}
-	secret = g_strdup(buf);
-	mo_secure_wipe(buf, sizeof(buf));
-	return secret;
+gchar *
+mo_cli_read_line_prompt(const gchar *prompt, gsize max, GError **error)
+{
+	return mo_cli_read_input(prompt, max, TRUE, error);
 }

@@ -28,10 +28,41 @@ gboolean mo_cli_parse(MoCli *cli,
 		      int min_args,
 		      int max_args,
 		      GError **error);
+gboolean mo_cli_parse_with(MoCli *cli,
+			   const gchar *params,
+			   const gchar *summary,
+			   const GOptionEntry *entries,
+			   const GOptionEntry *more_entries,
+			   int *argc,
+			   char ***argv,
+			   int min_args,
+			   int max_args,
+			   GError **error);
+gchar *mo_cli_read_line_prompt(const gchar *prompt, gsize max, GError **error);
 int mo_cli_fail(MoCli *cli, const gchar *account, GError *error);
 gchar *mo_cli_format_time(gint64 when, gint64 now);
 gchar *mo_cli_read_secret(const gchar *prompt, GError **error);
 
+/* Options describing an app: "app add", and one-off apps of "authorize". */
+typedef struct {
+	gchar *provider;
+	gchar *client_id;
+	gchar *tenant;
+	gchar *issuer;
+	gchar *token_endpoint;
+	gchar *authorize_endpoint;
+	gchar *device_endpoint;
+	gboolean secret;
+} MoAppOptions;
+
+#define MO_APP_OPTION_ENTRIES 8
+
+void mo_cli_app_option_entries(MoAppOptions *opts, GOptionEntry *entries);
+gboolean mo_cli_app_options_given(const MoAppOptions *opts);
+MoApp *mo_cli_app_build(MoCli *cli, const gchar *name, MoAppOptions *opts, GError **error);
+void mo_cli_app_options_clear(MoAppOptions *opts);
+
+int mo_cmd_authorize(MoCli *cli, int argc, char **argv);
 int mo_cmd_token(MoCli *cli, int argc, char **argv);
 int mo_cmd_refresh(MoCli *cli, int argc, char **argv);
 int mo_cmd_import(MoCli *cli, int argc, char **argv);

@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mo-authorize.h"
+#include "mo-cli.h"
+#include "mo-loopback.h"
+#include "mo-secure.h"
+
+#define MO_AUTHORIZE_DEFAULT_TIMEOUT 300
+
+typedef enum {
+	MO_FLOW_DEVICE,
+	MO_FLOW_BROWSER,
+	MO_FLOW_PASTE,
+} MoFlow;
+
+typedef struct {
+	gchar *app;
+	gchar *flow;
+	gchar *purpose;
+	gchar *scope;
+	gchar *login_hint;
+	gchar *user;
+	gint port;
+	gint timeout;
+	gboolean no_browser;
+	MoAppOptions app_opts;
+} MoAuthorizeOptions;
+
+static volatile sig_atomic_t mo_authorize_interrupted = 0;
+
+static void
+mo_authorize_on_sigint(int signum)
+{
+	mo_authorize_interrupted = 1;
+}
+
+static gboolean
+mo_authorize_cancelled(gpointer user_data)
+{
+	return mo_authorize_interrupted != 0;
+}
+
+/* Ctrl-C stops waiting cleanly: the listener is closed and nothing is stored. */
+static void
+mo_authorize_catch_sigint(void)
+{
+	struct sigaction sa = {.sa_handler = mo_authorize_on_sigint};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The app: one-off from the options, named with --app, or the one the account already has. */
+static MoApp *
+mo_authorize_get_app(MoCli *cli,
+		     MoKeyring *keyring,
+		     const gchar *account,
+		     MoAuthorizeOptions *opts,
+		     gboolean *is_new,
+		     GError **error)
+{
+	g_autoptr(MoAccount) existing = NULL;
+	g_autoptr(GError) error_local = NULL;
+
+	*is_new = mo_cli_app_options_given(&opts->app_opts);
+	if (*is_new)
+		return mo_cli_app_build(cli,
+					opts->app != NULL ? opts->app : account,
+					&opts->app_opts,
+					error);
+	if (opts->app != NULL)
+		return mo_keyring_load_app(keyring, opts->app, error);
+	existing = mo_keyring_load_account(keyring, account, &error_local);
+	if (existing != NULL && existing->app != NULL)
+		return mo_keyring_load_app(keyring, existing->app, error);
+	if (error_local != NULL && !g_error_matches(error_local, MO_ERROR, MO_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return NULL;
+	}
+	g_set_error(error,
+		    G_OPTION_ERROR,
+		    G_OPTION_ERROR_BAD_VALUE,
+		    _("Say which app to sign in with: --app APP (see “mailoauth app list”), or "
+		      "--provider … --client-id … for a one-off app"));
+	return NULL;
+}
+
+static gboolean
+mo_authorize_pick_flow(const MoApp *app, const gchar *name, MoFlow *flow, GError **error)
+{
+	if (name == NULL) {
+		/* Microsoft: the device flow works everywhere, SSH included; Google allows no
+		 * device flow for mail; others: the device flow where the server has one */
+		*flow = app->provider == MO_PROVIDER_GOOGLE ? MO_FLOW_BROWSER
+			: app->device_endpoint != NULL	    ? MO_FLOW_DEVICE
+							    : MO_FLOW_BROWSER;
+		return TRUE;
+	}
+	if (g_strcmp0(name, "device") == 0)
+		*flow = MO_FLOW_DEVICE;
+	else if (g_strcmp0(name, "browser") == 0)
+		*flow = MO_FLOW_BROWSER;
+	else if (g_strcmp0(name, "paste") == 0)
+		*flow = MO_FLOW_PASTE;
+	else {
+		g_set_error(error,
+			    G_OPTION_ERROR,
+			    G_OPTION_ERROR_BAD_VALUE,
+			    _("--flow must be device, browser or paste"));
+		return FALSE;
+	}
+	if (*flow == MO_FLOW_DEVICE && app->provider == MO_PROVIDER_GOOGLE) {
+		g_set_error(error,
+			    G_OPTION_ERROR,
+			    G_OPTION_ERROR_BAD_VALUE,
+			    _("Google does not allow the device flow for mail (it answers "
+			      "invalid_scope); use --flow browser, or --flow paste over SSH"));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gchar *
+mo_authorize_scope(const MoApp *app, const MoAuthorizeOptions *opts, GError **error)
+{
+	MoPurpose purpose = MO_PURPOSE_ALL;
+
+	if (opts->scope != NULL)
+		return g_strdup(opts->scope);
+	if (g_strcmp0(opts->purpose, "imap") == 0)
+		purpose = MO_PURPOSE_IMAP;
+	else if (g_strcmp0(opts->purpose, "smtp") == 0)
+		purpose = MO_PURPOSE_SMTP;
+	else if (g_strcmp0(opts->purpose, "pop") == 0)
+		purpose = MO_PURPOSE_POP;
+	else if (opts->purpose != NULL && g_strcmp0(opts->purpose, "all") != 0) {
+		g_set_error(error,
+			    G_OPTION_ERROR,
+			    G_OPTION_ERROR_BAD_VALUE,
+			    _("--purpose must be imap, smtp, pop or all"));
+		return NULL;
+	}
+	return mo_provider_get_scopes(app->provider, purpose);
+}
+
+static MoToken *
+mo_authorize_device(MoCli *cli,
+		    const gchar *account,
+		    const MoApp *app,
+		    const gchar *scope,
+		    GError **error)
+{
+	g_autoptr(MoDeviceAuth) device = mo_device_start(app, scope, &cli->config.http, error);
+
+	if (device == NULL)
+		return NULL;
+	g_printerr(_("To sign in to %s, open\n  %s\nand enter the code %s\n"),
+		   account,
+		   device->verification_uri,
+		   device->user_code);
+	if (device->verification_uri_complete != NULL)
+		g_printerr(_("(or open this address, which has the code in it:\n  %s\n)\n"),
+			   device->verification_uri_complete);
+	g_printerr(_("Waiting for the sign-in; the code expires in %lld min. Ctrl-C cancels.\n"),
+		   (long long)(device->expires_in + 59) / 60);
+	return mo_device_wait(app, device, &cli->config.http, mo_authorize_cancelled, NULL, error);
+}
+
+/* The default browser, where there is a desktop; the URL is always printed too. */
+static void
+mo_authorize_open_browser(const gchar *url)
+{
+	g_autoptr(GError) error_local = NULL;
+
+	if (g_getenv("DISPLAY") == NULL && g_getenv("WAYLAND_DISPLAY") == NULL)
+		return;
+	if (!g_app_info_launch_default_for_uri(url, NULL, &error_local))
+		g_debug("cannot open a browser: %s", error_local->message);
+}
+
+static MoToken *
+mo_authorize_browser(MoCli *cli,
+		     const gchar *account,
+		     const MoApp *app,
+		     const gchar *scope,
+		     const MoAuthorizeOptions *opts,
+		     GError **error)
+{
+	g_autoptr(MoLoopback) loopback = mo_loopback_new((guint16)opts->port, error);
+	g_autoptr(MoAuthRequest) request = NULL;
+	g_autoptr(MoRedirect) redirect = NULL;
+	g_autofree gchar *redirect_uri = NULL;
+
+	if (loopback == NULL)
+		return NULL;
+	redirect_uri = mo_loopback_get_redirect_uri(loopback);
+	request = mo_auth_request_new(app, scope, redirect_uri, opts->login_hint, error);
+	if (request == NULL)
+		return NULL;
+	g_printerr(_("To sign in to %s, open this address in your browser:\n  %s\n"),
+		   account,
+		   request->url);
+	g_printerr(_("Waiting for the browser to come back to %s (at most %d s; Ctrl-C "
+		     "cancels).\n"),
+		   redirect_uri,
+		   opts->timeout);
+	if (!opts->no_browser)
+		mo_authorize_open_browser(request->url);
+	redirect = mo_loopback_wait(loopback,
+				    request,
+				    app,
+				    (guint)opts->timeout,
+				    mo_authorize_cancelled,
+				    NULL,
+				    error);
+	if (redirect == NULL)
+		return NULL;
+	return mo_auth_request_exchange(request, app, redirect->code, &cli->config.http, error);
+}
+
+/* For machines without a browser (SSH): the user opens the URL elsewhere and pastes back
+ * where the browser was sent; nothing listens there, the page failing to load is expected. */
+static MoToken *
+mo_authorize_paste(MoCli *cli,
+		   const gchar *account,
+		   const MoApp *app,
+		   const gchar *scope,
+		   const MoAuthorizeOptions *opts,
+		   GError **error)
+{
+	g_autoptr(MoAuthRequest) request = NULL;
+	g_autoptr(MoRedirect) redirect = NULL;
+	g_autofree gchar *redirect_uri = NULL;
+	mo_autosecret gchar *line = NULL;
+
+	redirect_uri = g_strdup_printf("http://127.0.0.1:%d/", opts->port > 0 ? opts->port : 1);
+	request = mo_auth_request_new(app, scope, redirect_uri, opts->login_hint, error);
+	if (request == NULL)
+		return NULL;
+	g_printerr(_("To sign in to %s, open this address in a browser on any machine:\n  %s\n"
+		     "After signing in, the browser goes to %s… and shows an error: that is "
+		     "expected. Copy that whole address from the address bar and paste it here.\n"),
+		   account,
+		   request->url,
+		   redirect_uri);
+	line = mo_cli_read_line_prompt(_("Address: "), MO_REDIRECT_MAX_LEN, error);
+	if (line == NULL)
+		return NULL;
+	redirect = mo_redirect_parse_pasted(line, error);
+	if (redirect == NULL || !mo_auth_request_check_redirect(request, app, redirect, error))
+		return NULL;
+	return mo_auth_request_exchange(request, app, redirect->code, &cli->config.http, error);
+}
+
+/* The app first (the account refers to it), then the account, replacing any old token only
+ * now that the new one is here. */
+static gboolean
+mo_authorize_store(MoKeyring *keyring,
+		   const gchar *name,
+		   const MoApp *app,
+		   gboolean app_is_new,
+		   const MoToken *token,
+		   const gchar *scope,
+		   const gchar *user,
+		   GError **error)
+{
+	g_autoptr(MoAccount) account = mo_account_new(name);
+
+	if (app_is_new && !mo_keyring_save_app(keyring, app, error))
+		return FALSE;
+	account->user = g_strdup(user != NULL ? user : name);
+	account->app = g_strdup(app->name);
+	mo_token_free(account->token);
+	account->token = mo_token_copy(token);
+	account->token->last_refresh = 0;
+	if (account->token->scope == NULL)
+		account->token->scope = g_strdup(scope);
+	return mo_keyring_save_account(keyring, account, error);
+}
+
+static MoToken *
+mo_authorize_run_flow(MoCli *cli,
+		      const gchar *account,
+		      const MoApp *app,
+		      MoFlow flow,
+		      const gchar *scope,
+		      const MoAuthorizeOptions *opts,
+		      GError **error)
+{
+	mo_authorize_catch_sigint();
+	switch (flow) {
+	case MO_FLOW_DEVICE:
+		return mo_authorize_device(cli, account, app, scope, error);
+	case MO_FLOW_BROWSER:
+		return mo_authorize_browser(cli, account, app, scope, opts, error);
+	case MO_FLOW_PASTE:
+	default:
+		return mo_authorize_paste(cli, account, app, scope, opts, error);
+	}
+}
+
+static int
+mo_authorize_main(MoCli *cli, const gchar *account, MoAuthorizeOptions *opts)
+{
+	g_autoptr(MoApp) app = NULL;
+	g_autoptr(MoToken) token = NULL;
+	g_autofree gchar *scope = NULL;
+	g_autofree gchar *until = NULL;
+	gboolean app_is_new = FALSE;
+	MoKeyring *keyring;
+	GError *error = NULL;
+	MoFlow flow;
+
+	if (!mo_account_name_is_valid(account, &error) ||
+	    (opts->app != NULL && !mo_account_name_is_valid(opts->app, &error)) ||
+	    (keyring = mo_cli_get_keyring(cli, &error)) == NULL ||
+	    (app = mo_authorize_get_app(cli, keyring, account, opts, &app_is_new, &error)) ==
+		    NULL ||
+	    !mo_authorize_pick_flow(app, opts->flow, &flow, &error) ||
+	    (scope = mo_authorize_scope(app, opts, &error)) == NULL)
+		return mo_cli_fail(cli, NULL, error);
+	token = mo_authorize_run_flow(cli, account, app, flow, scope, opts, &error);
+	if (token == NULL || !mo_authorize_store(keyring,
+						 account,
+						 app,
+						 app_is_new,
+						 token,
+						 scope,
+						 opts->user,
+						 &error))
+		return mo_cli_fail(cli, NULL, error);
+	until = mo_cli_format_time(token->expiry, g_get_real_time() / G_USEC_PER_SEC);
+	g_printerr(_("Signed in: %s (app %s); access token valid until %s.\n"),
+		   account,
+		   app->name,
+		   until);
+	if (token->refresh_token == NULL)
+		g_printerr(_("Warning: the provider sent no refresh token, so the token cannot be "
+			     "renewed; check that the scope includes offline_access (Microsoft, "
+			     "OpenID) or authorize again.\n"));
+	g_printerr(_("In ~/.mbsyncrc: PassCmd \"mailoauth token %s\"\n"), account);
+	return MO_EXIT_OK;
+}
+
+int
+mo_cmd_authorize(MoCli *cli, int argc, char **argv)
+{
+	MoAuthorizeOptions opts = {.timeout = MO_AUTHORIZE_DEFAULT_TIMEOUT};
+	const GOptionEntry entries[] = {
+		{"app",
+		 'a',
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.app,
+		 N_("The app to sign in with"),
+		 N_("APP")},
+		{"flow",
+		 'f',
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.flow,
+		 N_("device, browser or paste (default: device for Microsoft, browser for Google)"),
+		 N_("FLOW")},
+		{"purpose",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.purpose,
+		 N_("imap, smtp, pop or all (default): which scopes to ask for"),
+		 N_("PURPOSE")},
+		{"scope",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.scope,
+		 N_("Exact scopes to ask for"),
+		 N_("SCOPES")},
+		{"login-hint",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.login_hint,
+		 N_("Suggest this address on the sign-in page"),
+		 N_("ADDRESS")},
+		{"user",
+		 'u',
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &opts.user,
+		 N_("SASL login name (default: the account name)"),
+		 N_("USER")},
+		{"port",
+		 0,
+		 0,
+		 G_OPTION_ARG_INT,
+		 &opts.port,
+		 N_("Port of the browser flow's listener on 127.0.0.1 (default: any free one)"),
+		 N_("PORT")},
+		{"timeout",
+		 0,
+		 0,
+		 G_OPTION_ARG_INT,
+		 &opts.timeout,
+		 N_("Seconds to wait for the browser (default 300)"),
+		 N_("SECONDS")},
+		{"no-browser",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &opts.no_browser,
+		 N_("Print the address but do not open a browser"),
+		 NULL},
+		{NULL},
+	};
+	GOptionEntry app_entries[MO_APP_OPTION_ENTRIES + 1];
+	GError *error = NULL;
+	int rc;
+
+	mo_cli_app_option_entries(&opts.app_opts, app_entries);
+	if (!mo_cli_parse_with(
+		    cli,
+		    "ACCOUNT",
+		    _("Signs in to the provider and stores the account's first token (with "
+		      "its app) in the keyring. Re-authorizing replaces the token only once "
+		      "the new one has arrived."),
+		    entries,
+		    app_entries,
+		    &argc,
+		    &argv,
+		    1,
+		    1,
+		    &error))
+		return mo_cli_fail(cli, NULL, error);
+	if (opts.port < 0 || opts.port > 65535 || opts.timeout <= 0) {
+		g_printerr(
+			_("mailoauth authorize: --port must be 0–65535 and --timeout positive\n"));
+		return MO_EXIT_USAGE;
+	}
+	rc = mo_authorize_main(cli, argv[1], &opts);
+	g_free(opts.app);
+	g_free(opts.flow);
+	g_free(opts.purpose);
+	g_free(opts.scope);
+	g_free(opts.login_hint);
+	g_free(opts.user);
+	mo_cli_app_options_clear(&opts.app_opts);
+	return rc;
+}
