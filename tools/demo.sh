@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# The token lifecycle, narrated: register an app, import a sasl-xoauth2 token file, hand out the
-# cached token, refresh it when it gets close to expiry, force a refresh, and show the status.
-# Everything runs against a private keyring and a token server on 127.0.0.1; the user's own
-# keyring, $HOME and network are never touched. Tokens and secrets go through files and stdin,
-# never argv or the environment.
+# The token lifecycle, narrated. Act 1, against a real OpenID provider (oidc-provider): sign in
+# with the device flow, hand out the cached token, refresh it when it gets close to expiry, force
+# a refresh, show the status. Act 2, for users of sasl-xoauth2: register an app, import a token
+# file, refresh through a local token endpoint. Everything runs against a private keyring and
+# servers on 127.0.0.1; the user's own keyring, $HOME and network are never touched. Tokens and
+# secrets go through files and stdin, never argv or the environment.
 #
 # Usage: tools/demo.sh            (after tools/dev build; or simply: tools/dev demo)
 # MAILOAUTH=/path/to/mailoauth tools/demo.sh runs another binary.
@@ -16,12 +17,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MAILOAUTH="${MAILOAUTH:-$ROOT/build/src/cli/mailoauth}"
 KEYRING_SESSION="$ROOT/tests/lib/keyring-session.sh"
 TOKEN_SERVER="$ROOT/tests/lib/token-server.py"
+PROVIDER_DIR="$ROOT/tests/provider"
 
 ACCOUNT="me@example.com"
+SSO_ACCOUNT="me@example.org"
+SSO_LIFETIME=606 # the provider's access tokens are fresh for only a few seconds past the margin
 APP="demo"
 CLIENT_ID="demo-client"
 MARGIN=600         # mailoauth's default refresh margin, in seconds
-FIRST_LIFETIME=605 # the imported token is fresh for only a few more seconds
+FIRST_LIFETIME=-60 # the imported access token expired a minute ago
 
 # Explanations in bold on a terminal, plain in a log.
 if [[ -t 1 ]]; then
@@ -90,13 +94,6 @@ start_token_server() {
 	ENDPOINT="http://127.0.0.1:$PORT/token"
 }
 
-stop_token_server() {
-	if [[ -n "${SERVER_PID:-}" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill "$SERVER_PID"
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-}
-
 # The file sasl-xoauth2-tool leaves behind, as the seed guide's users have it in ~/.tokens/.
 write_token_file() {
 	local refresh_token
@@ -112,8 +109,110 @@ write_token_file() {
 	)
 }
 
+# --- act 1: a real OpenID provider -------------------------------------------------------
+
+provider_stat() {
+	"$PYTHON" - "$ISSUER" "$1" <<'PY'
+import json
+import sys
+import urllib.request
+
+with urllib.request.urlopen(sys.argv[1] + "/test/stats", timeout=5) as answer:
+    print(json.load(answer)[sys.argv[2]])
+PY
+}
+
+expect_provider_requests() {
+	local n
+	n="$(provider_stat token_requests)"
+	printf '(provider: %s token request(s) so far)\n' "$n"
+	[[ "$n" == "$1" ]] || die "expected $1 token request(s) at the provider, it got $n"
+}
+
+start_provider() {
+	local _
+	node "$PROVIDER_DIR/server.mjs" --quiet \
+		--clients-file "$WORK/provider-clients.json" \
+		--info-file "$WORK/provider.json" \
+		--pid-file "$WORK/provider.pid" \
+		--account "$SSO_ACCOUNT" \
+		--access-token-ttl "$SSO_LIFETIME" \
+		--device-interval 1 2>"$WORK/provider.log" &
+	PROVIDER_PID=$!
+	for _ in $(seq 150); do
+		[[ -s "$WORK/provider.json" ]] && break
+		kill -0 "$PROVIDER_PID" 2>/dev/null || die "the provider did not start: $(cat "$WORK/provider.log")"
+		sleep 0.1
+	done
+	[[ -s "$WORK/provider.json" ]] || die "the provider did not write its address"
+	ISSUER="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuer"])' "$WORK/provider.json")"
+}
+
+stop_servers() {
+	local pid
+	for pid in "${PROVIDER_PID:-}" "${SERVER_PID:-}"; do
+		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+			kill "$pid"
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
+}
+
+step_authorize() {
+	local uri _
+	start_provider
+	say "A real OpenID provider (oidc-provider) listens on $ISSUER; the private keyring is unlocked."
+	say "Sign in with the device flow, as for Microsoft 365. --issuer finds the endpoints."
+	show "mailoauth authorize $SSO_ACCOUNT --issuer $ISSUER --client-id mailoauth-public --scope 'openid offline_access mail'"
+	"$MAILOAUTH" authorize "$SSO_ACCOUNT" --issuer "$ISSUER" --client-id mailoauth-public \
+		--scope "openid offline_access mail" 2>"$WORK/authorize.err" &
+	AUTHORIZE_PID=$!
+	for _ in $(seq 100); do
+		grep -q 'user_code=' "$WORK/authorize.err" && break
+		sleep 0.1
+	done
+	cat "$WORK/authorize.err"
+	uri="$(grep -o 'http://127\.0\.0\.1:[0-9]*/device?user_code=[A-Z0-9-]*' "$WORK/authorize.err" | head -n 1)"
+	[[ -n "$uri" ]] || die "mailoauth authorize printed no verification address"
+	say "You would open that address on any device and approve; here a script plays the browser:"
+	show "tests/provider/approve-device.sh $uri"
+	sh "$PROVIDER_DIR/approve-device.sh" "$uri" >/dev/null || die "the approval failed"
+	wait "$AUTHORIZE_PID" || die "mailoauth authorize failed: $(cat "$WORK/authorize.err")"
+	tail -n +"$(($(wc -l <"$WORK/authorize.err") - 1))" "$WORK/authorize.err"
+	SSO_EXPIRY=$(($(date +%s) + SSO_LIFETIME))
+	expect_provider_requests 1
+}
+
+step_sso_token_cycle() {
+	local first second wait_s
+	say "mbsync's PassCmd: the token is fresh, so it comes from the keyring without a request."
+	show "mailoauth token $SSO_ACCOUNT"
+	first="$("$MAILOAUTH" token "$SSO_ACCOUNT")"
+	printf '%s\n' "$first"
+	expect_provider_requests 1
+	wait_s=$((SSO_EXPIRY - MARGIN + 1 - $(date +%s)))
+	if [[ $wait_s -gt 0 ]]; then
+		say "Waiting $wait_s s until less than the $MARGIN s refresh margin remains..."
+		sleep "$wait_s"
+	fi
+	say "Now it is stale: mailoauth refreshes it (one request; the provider rotates the refresh token)."
+	show "mailoauth token $SSO_ACCOUNT"
+	second="$("$MAILOAUTH" token "$SSO_ACCOUNT")"
+	printf '%s\n' "$second"
+	[[ -n "$second" && "$second" != "$first" ]] || die "expected a new token"
+	expect_provider_requests 2
+	say "Refresh again, forced: it works only because the rotated refresh token was stored."
+	show "mailoauth refresh $SSO_ACCOUNT --force"
+	"$MAILOAUTH" refresh "$SSO_ACCOUNT" --force
+	expect_provider_requests 3
+	show "mailoauth status $SSO_ACCOUNT"
+	"$MAILOAUTH" status "$SSO_ACCOUNT"
+}
+
+# --- act 2: moving from sasl-xoauth2 token files ------------------------------------------
+
 step_setup() {
-	say "The private keyring is unlocked; HOME is now $HOME."
+	say "Coming from sasl-xoauth2? Its token files move into the keyring."
 	start_token_server
 	say "A local OAuth2 token server listens on $ENDPOINT (it rotates refresh tokens)."
 	expect_requests 0
@@ -130,7 +229,7 @@ step_app_add() {
 
 step_import() {
 	write_token_file
-	say "An existing sasl-xoauth2 token file (0600), its token valid for $FIRST_LIFETIME more seconds:"
+	say "An existing sasl-xoauth2 token file (0600); its access token expired a minute ago:"
 	show "stat -c '%A %U %s %n' ~/.tokens/$ACCOUNT"
 	stat -c '%A %U %s %n' "$TOKEN_FILE" | sed "s|$HOME|~|"
 	say "Its keys (token values hidden here, as everywhere in mailoauth's output):"
@@ -140,24 +239,9 @@ step_import() {
 	"$MAILOAUTH" import "$TOKEN_FILE" --app "$APP"
 }
 
-step_token_cached() {
-	local token
-	say "The token is still fresh (more than $MARGIN s left): mailoauth prints it without a request."
-	show "mailoauth token $ACCOUNT"
-	token="$("$MAILOAUTH" token "$ACCOUNT")"
-	printf '%s\n' "$token"
-	[[ "$token" == "$SEEDED_TOKEN" ]] || die "expected the imported token"
-	expect_requests 0
-}
-
 step_token_refreshed() {
-	local token wait_s
-	wait_s=$((EXPIRY - MARGIN + 1 - $(date +%s)))
-	if [[ $wait_s -gt 0 ]]; then
-		say "Waiting $wait_s s until less than the $MARGIN s refresh margin remains..."
-		sleep "$wait_s"
-	fi
-	say "Now the token is stale: mailoauth refreshes it (one request) and prints the new one."
+	local token
+	say "Its access token is stale: mailoauth refreshes it (one request) and prints the new one."
 	show "mailoauth token $ACCOUNT"
 	token="$("$MAILOAUTH" token "$ACCOUNT")"
 	printf '%s\n' "$token"
@@ -169,16 +253,6 @@ step_status() {
 	say "What is stored, and for how long the token stays fresh:"
 	show "mailoauth status"
 	"$MAILOAUTH" status
-}
-
-step_refresh_force() {
-	say "Refresh now even though the token is fresh; the token itself is not printed."
-	show "mailoauth refresh $ACCOUNT --force"
-	"$MAILOAUTH" refresh "$ACCOUNT" --force
-	expect_requests 2
-	say "The same status as JSON, for scripts:"
-	show "mailoauth status --json"
-	"$MAILOAUTH" status --json
 }
 
 step_mbsync() {
@@ -200,18 +274,18 @@ inside() {
 	[[ -n "${MAILOAUTH_TEST_SESSION_DIR:-}" ]] || die "--inside is for keyring-session.sh"
 	WORK="$MAILOAUTH_TEST_SESSION_DIR/demo"
 	mkdir -m 0700 "$WORK"
-	trap stop_token_server EXIT
+	trap stop_servers EXIT
 	cd "$WORK"
+	step_authorize
+	step_sso_token_cycle
 	step_setup
 	step_app_add
 	step_import
-	step_token_cached
 	step_token_refreshed
 	step_status
-	step_refresh_force
 	step_mbsync
-	stop_token_server
-	say "Done: the token server is stopped; the private keyring goes away with its session."
+	stop_servers
+	say "Done: the provider and the token server are stopped; the private keyring goes away with its session."
 }
 
 outside() {
@@ -219,6 +293,7 @@ outside() {
 	[[ -x "$MAILOAUTH" ]] || die "no $MAILOAUTH: run tools/dev build first"
 	[[ -x "$KEYRING_SESSION" ]] || die "no $KEYRING_SESSION"
 	[[ -f "$TOKEN_SERVER" ]] || die "no $TOKEN_SERVER"
+	[[ -d "$PROVIDER_DIR/node_modules" ]] || die "the test provider is not installed: run tools/dev deps"
 	# Resolved before HOME changes: a pyenv shim would not find its root afterwards.
 	python="$(command -v /usr/bin/python3 || command -v python3)" || die "python3 not found"
 	say "Starting a private D-Bus session with its own gnome-keyring, in a fresh HOME."
