@@ -134,7 +134,9 @@ mo_status_print(JsonObject *report, gboolean as_json)
 	}
 	g_print(_("keyring: %s\n"), json_object_get_string_member(report, "keyring"));
 	if (json_array_get_length(accounts) == 0)
-		g_print("%s\n", _("No accounts; add one with “mailoauth import FILE”."));
+		g_print("%s\n",
+			_("No accounts; add one with “mailoauth authorize” or “mailoauth "
+			  "import”."));
 	for (guint i = 0; i < json_array_get_length(accounts); i++)
 		mo_status_print_account(json_array_get_object_element(accounts, i), now);
 }

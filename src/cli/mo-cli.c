@@ -90,11 +90,12 @@ mo_cli_print_hint(MoExitCode code, const gchar *account)
 {
 	switch (code) {
 	case MO_EXIT_REAUTHORIZE:
-		g_printerr(_("The provider no longer accepts the sign-in of %s. Sign in again to "
-			     "get a new token (e.g. with sasl-xoauth2-tool get-token), then run "
-			     "“mailoauth import FILE --account %s”. The old token was kept.\n"),
-			   account,
-			   account);
+		g_printerr(
+			_("The provider no longer accepts the sign-in of %s. Sign in again with "
+			  "“mailoauth authorize %s” (it reuses the account's app); the old token "
+			  "was kept until then.\n"),
+			account,
+			account);
 		break;
 	case MO_EXIT_TEMPFAIL:
 		g_printerr(_("This looks temporary (network or provider); try again later. The "

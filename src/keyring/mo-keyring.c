@@ -273,8 +273,10 @@ mo_keyring_set_not_found(MoKeyringKind kind, const gchar *name, GError **error)
 		g_set_error(error,
 			    MO_ERROR,
 			    MO_ERROR_NOT_FOUND,
-			    _("No account “%s” in the keyring; add it with “mailoauth import "
-			      "FILE --account %s” (see “mailoauth status” for the accounts)"),
+			    _("No account “%s” in the keyring; sign in with “mailoauth authorize "
+			      "%s --app APP”, or import a token file with “mailoauth import FILE "
+			      "--account %s” (see “mailoauth status” for the accounts)"),
+			    name,
 			    name,
 			    name);
 	else
