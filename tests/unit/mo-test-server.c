@@ -17,9 +17,11 @@ struct _MoTestServer {
 	gint listen_fd;
 	guint16 port;
 	GThread *thread;
-	GString *response; /* status line, headers and body */
+	GString *response; /* status line, headers and body; for every request not scripted */
 	GMutex mutex;
+	GQueue *script;	     /* of GString*, answers for the next requests, in order */
 	GPtrArray *requests; /* of gchar*, whole requests as received */
+	GArray *times;	     /* of gint64, monotonic time each request was read */
 	guint n_connections; /* counted at accept(), before anything is read */
 };
 
@@ -68,6 +70,28 @@ mo_test_server_send_all(gint fd, const gchar *data, gsize len)
 	}
 }
 
+/* The status line, headers and body of one answer. */
+static GString *
+mo_test_server_format_response(guint status, const gchar *headers, const gchar *body, gsize len)
+{
+	GString *response = g_string_new(NULL);
+
+	g_string_append_printf(response,
+			       "HTTP/1.1 %u Test\r\nContent-Type: application/json\r\n"
+			       "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
+			       status,
+			       len,
+			       headers != NULL ? headers : "");
+	g_string_append_len(response, body, len);
+	return response;
+}
+
+static void
+mo_test_server_string_free(gpointer data)
+{
+	g_string_free(data, TRUE);
+}
+
 static gpointer
 mo_test_server_thread(gpointer user_data)
 {
@@ -76,6 +100,8 @@ mo_test_server_thread(gpointer user_data)
 
 	for (;;) {
 		gint fd = accept(server->listen_fd, NULL, NULL);
+		GString *scripted;
+		gint64 now;
 		gchar *req;
 
 		if (fd < 0) {
@@ -90,10 +116,18 @@ mo_test_server_thread(gpointer user_data)
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		req = mo_test_server_read_request(fd);
+		now = g_get_monotonic_time();
 		g_mutex_lock(&server->mutex);
 		g_ptr_array_add(server->requests, req);
+		g_array_append_val(server->times, now);
+		scripted = g_queue_pop_head(server->script);
 		g_mutex_unlock(&server->mutex);
-		mo_test_server_send_all(fd, server->response->str, server->response->len);
+		if (scripted != NULL) {
+			mo_test_server_send_all(fd, scripted->str, scripted->len);
+			g_string_free(scripted, TRUE);
+		} else {
+			mo_test_server_send_all(fd, server->response->str, server->response->len);
+		}
 		shutdown(fd, SHUT_WR);
 		close(fd);
 	}
@@ -109,14 +143,9 @@ mo_test_server_new(guint status, const gchar *headers, const gchar *body, gsize 
 
 	g_mutex_init(&server->mutex);
 	server->requests = g_ptr_array_new_with_free_func(g_free);
-	server->response = g_string_new(NULL);
-	g_string_append_printf(server->response,
-			       "HTTP/1.1 %u Test\r\nContent-Type: application/json\r\n"
-			       "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
-			       status,
-			       len,
-			       headers != NULL ? headers : "");
-	g_string_append_len(server->response, body, len);
+	server->times = g_array_new(FALSE, FALSE, sizeof(gint64));
+	server->script = g_queue_new();
+	server->response = mo_test_server_format_response(status, headers, body, len);
 
 	addr.sin_family = AF_INET;
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -129,6 +158,23 @@ mo_test_server_new(guint status, const gchar *headers, const gchar *body, gsize 
 	server->port = ntohs(addr.sin_port);
 	server->thread = g_thread_new("test-server", mo_test_server_thread, server);
 	return server;
+}
+
+/* Queues an answer for the next request not yet answered by an earlier queued one: a script
+ * of answers (authorization_pending, slow_down, then a token). When the script is used up,
+ * requests get the answer given to mo_test_server_new() again. */
+void
+mo_test_server_queue(MoTestServer *server,
+		     guint status,
+		     const gchar *headers,
+		     const gchar *body,
+		     gsize len)
+{
+	GString *response = mo_test_server_format_response(status, headers, body, len);
+
+	g_mutex_lock(&server->mutex);
+	g_queue_push_tail(server->script, response);
+	g_mutex_unlock(&server->mutex);
 }
 
 gchar *
@@ -182,6 +228,19 @@ mo_test_server_dup_body(MoTestServer *server, guint index)
 	return end != NULL ? g_strdup(end + 4) : NULL;
 }
 
+/* g_get_monotonic_time() when request number @index had been read, or -1 */
+gint64
+mo_test_server_get_request_time(MoTestServer *server, guint index)
+{
+	gint64 t = -1;
+
+	g_mutex_lock(&server->mutex);
+	if (index < server->times->len)
+		t = g_array_index(server->times, gint64, index);
+	g_mutex_unlock(&server->mutex);
+	return t;
+}
+
 void
 mo_test_server_free(MoTestServer *server)
 {
@@ -192,6 +251,8 @@ mo_test_server_free(MoTestServer *server)
 	g_thread_join(server->thread);
 	close(server->listen_fd);
 	g_ptr_array_unref(server->requests);
+	g_array_unref(server->times);
+	g_queue_free_full(server->script, mo_test_server_string_free);
 	g_string_free(server->response, TRUE);
 	g_mutex_clear(&server->mutex);
 	g_free(server);
