@@ -48,7 +48,8 @@ mo_authorize_cancelled(gpointer user_data)
 	return mo_authorize_interrupted != 0;
 }
 
-/* Ctrl-C stops waiting cleanly: the listener is closed and nothing is stored. */
+/* Ctrl-C stops waiting cleanly: the listener is closed and nothing is stored. (SIGTERM
+ * keeps its default: nothing is stored either way, and the exit status tells which.) */
 static void
 mo_authorize_catch_sigint(void)
 {
@@ -56,7 +57,6 @@ mo_authorize_catch_sigint(void)
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 }
 
 /* The app: one-off from the options, named with --app, or the one the account already has. */
@@ -170,8 +170,14 @@ mo_authorize_device(MoCli *cli,
 	if (device->verification_uri_complete != NULL)
 		g_printerr(_("(or open this address, which has the code in it:\n  %s\n)\n"),
 			   device->verification_uri_complete);
-	g_printerr(_("Waiting for the sign-in; the code expires in %lld min. Ctrl-C cancels.\n"),
-		   (long long)(device->expires_in + 59) / 60);
+	if (device->expires_in < 120)
+		g_printerr(
+			_("Waiting for the sign-in; the code expires in %lld s. Ctrl-C cancels.\n"),
+			(long long)device->expires_in);
+	else
+		g_printerr(_("Waiting for the sign-in; the code expires in %lld min. Ctrl-C "
+			     "cancels.\n"),
+			   (long long)device->expires_in / 60);
 	return mo_device_wait(app, device, &cli->config.http, mo_authorize_cancelled, NULL, error);
 }
 

@@ -99,19 +99,22 @@ mo_loopback_respond(int fd, const gchar *status, const gchar *title, const gchar
 	}
 }
 
-/* Reads the request head, bounded in size and time; returns the request target. */
+/* Reads the request line, bounded in size and in time: one deadline for the whole request,
+ * so a client trickling bytes cannot hold the listener past it. */
 static gchar *
-mo_loopback_read_target(int fd)
+mo_loopback_read_target(int fd, gint64 deadline)
 {
 	gchar buf[MO_LOOPBACK_REQUEST_MAX + 1];
 	gsize len = 0;
 	g_auto(GStrv) parts = NULL;
 	gchar *eol;
 
+	deadline = MIN(deadline, g_get_monotonic_time() + MO_LOOPBACK_READ_TIMEOUT_MS * 1000);
 	while (len < MO_LOOPBACK_REQUEST_MAX) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		gint64 left_ms = (deadline - g_get_monotonic_time()) / 1000;
 		ssize_t n;
-		if (poll(&pfd, 1, MO_LOOPBACK_READ_TIMEOUT_MS) <= 0)
+		if (left_ms <= 0 || poll(&pfd, 1, (int)left_ms) <= 0)
 			break;
 		n = recv(fd, buf + len, MO_LOOPBACK_REQUEST_MAX - len, 0);
 		if (n <= 0)
@@ -139,9 +142,13 @@ mo_loopback_read_target(int fd)
 /* One connection: the redirect if it is the one we wait for; NULL (and an answer to the
  * browser) otherwise. Sets @error only when the sign-in itself failed (e.g. denied). */
 static MoRedirect *
-mo_loopback_handle(int fd, const MoAuthRequest *request, const MoApp *app, GError **error)
+mo_loopback_handle(int fd,
+		   const MoAuthRequest *request,
+		   const MoApp *app,
+		   gint64 deadline,
+		   GError **error)
 {
-	mo_autosecret gchar *target = mo_loopback_read_target(fd);
+	mo_autosecret gchar *target = mo_loopback_read_target(fd, deadline);
 	g_autoptr(MoRedirect) redirect = NULL;
 	g_autoptr(GError) error_local = NULL;
 
@@ -196,7 +203,7 @@ mo_loopback_wait(MoLoopback *loopback,
 		conn = accept4(loopback->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0)
 			continue;
-		redirect = mo_loopback_handle(conn, request, app, &error_local);
+		redirect = mo_loopback_handle(conn, request, app, deadline, &error_local);
 		close(conn);
 		if (redirect != NULL || error_local != NULL) {
 			if (error_local != NULL)
