@@ -837,15 +837,14 @@ mo_json_serialize(const MoJson *value, gboolean pretty)
 	return sink.buf;
 }
 
-/* --- helpers for our documents (json-glib until their callers move to MoJson) --- */
+/* --- helpers for our documents --- */
 
 /* @what names the document in messages ("token file /x", "keyring item for a@b"). */
-JsonObject *
+MoJson *
 mo_json_parse_object(const gchar *data, gssize len, const gchar *what, GError **error)
 {
-	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GError) error_local = NULL;
-	JsonNode *root;
+	g_autoptr(MoJson) root = NULL;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
@@ -860,7 +859,8 @@ mo_json_parse_object(const gchar *data, gssize len, const gchar *what, GError **
 			    len);
 		return NULL;
 	}
-	if (!json_parser_load_from_data(parser, data, len, &error_local)) {
+	root = mo_json_parse(data, len, &error_local);
+	if (root == NULL) {
 		g_set_error(error,
 			    MO_ERROR,
 			    MO_ERROR_INVALID_DATA,
@@ -869,8 +869,7 @@ mo_json_parse_object(const gchar *data, gssize len, const gchar *what, GError **
 			    error_local->message);
 		return NULL;
 	}
-	root = json_parser_get_root(parser);
-	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+	if (root->type != MO_JSON_OBJECT) {
 		g_set_error(error,
 			    MO_ERROR,
 			    MO_ERROR_INVALID_DATA,
@@ -878,23 +877,28 @@ mo_json_parse_object(const gchar *data, gssize len, const gchar *what, GError **
 			    what);
 		return NULL;
 	}
-	return json_object_ref(json_node_get_object(root));
+
+	/* success */
+	return g_steal_pointer(&root);
 }
 
-/* Absent or null leaves *out NULL; any other non-string is an error. */
+/* Absent or null leaves *out NULL; any other non-string is an error. So is a string holding
+ * U+0000, which C would silently cut short. */
 gboolean
-mo_json_get_string(JsonObject *obj,
+mo_json_get_string(const MoJson *obj,
 		   const gchar *member,
 		   gchar **out,
 		   const gchar *what,
 		   GError **error)
 {
-	JsonNode *node = json_object_get_member(obj, member);
+	MoJson *node = mo_json_object_get(obj, member);
+
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
 	*out = NULL;
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+	if (node == NULL || node->type == MO_JSON_NULL)
 		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
+	if (node->type != MO_JSON_STRING) {
 		g_set_error(error,
 			    MO_ERROR,
 			    MO_ERROR_INVALID_DATA,
@@ -903,7 +907,16 @@ mo_json_get_string(JsonObject *obj,
 			    member);
 		return FALSE;
 	}
-	*out = json_node_dup_string(node);
+	if (strlen(node->text) != node->len) {
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("In the %s, “%s” contains a NUL character"),
+			    what,
+			    member);
+		return FALSE;
+	}
+	*out = g_strdup(node->text);
 	return TRUE;
 }
 
@@ -923,35 +936,74 @@ mo_json_parse_int64_string(const gchar *text, gint64 *out)
 	return TRUE;
 }
 
+/* Digit @i of the digits of a number written without its point: int part, then fraction. */
+static gint
+mo_json_number_digit(const gchar *int_part, gsize int_len, const gchar *frac, gsize i)
+{
+	return (i < int_len ? int_part[i] : frac[i - int_len]) - '0';
+}
+
+/* Exactly, without doubles: TRUE when the validated number @text is a whole number in
+ * 0..G_MAXINT64, as an integer or in a fraction or exponent form (1e10, 2.50e1; -0 is 0). */
+static gboolean
+mo_json_number_to_int64(const gchar *text, gint64 *out)
+{
+	const gchar *int_part = text[0] == '-' ? text + 1 : text;
+	gsize int_len = strspn(int_part, "0123456789");
+	const gchar *frac = int_part[int_len] == '.' ? int_part + int_len + 1 : int_part + int_len;
+	gsize n_digits = int_len + strspn(frac, "0123456789");
+	const gchar *exp = strpbrk(text, "eE");
+	gint64 shift = exp != NULL ? CLAMP(g_ascii_strtoll(exp + 1, NULL, 10),
+					   -MO_JSON_EXPONENT_CAP,
+					   MO_JSON_EXPONENT_CAP)
+				   : 0;
+	gsize first = 0;
+	gsize last = n_digits;
+	guint64 value = 0;
+
+	while (first < n_digits && mo_json_number_digit(int_part, int_len, frac, first) == 0)
+		first++;
+	if (first == n_digits) {
+		*out = 0;
+		return TRUE;
+	}
+	while (mo_json_number_digit(int_part, int_len, frac, last - 1) == 0)
+		last--;
+	/* value = digits[first..last) * 10^shift */
+	shift += (gint64)(n_digits - last) - (gint64)(n_digits - int_len);
+	if (text[0] == '-' || shift < 0 || (gint64)(last - first) + shift > 19)
+		return FALSE;
+	for (gsize i = first; i < last; i++)
+		value = value * 10 + (guint64)mo_json_number_digit(int_part, int_len, frac, i);
+	for (gint64 i = 0; i < shift; i++)
+		value *= 10;
+	if (value > G_MAXINT64)
+		return FALSE;
+	*out = (gint64)value;
+	return TRUE;
+}
+
 /* sasl-xoauth2 writes numbers such as expiry as decimal strings; accept both, 64-bit. Every
  * number we read (times, durations, versions) is a whole number >= 0. Absent or null leaves
  * *out 0. */
 gboolean
-mo_json_get_int64(JsonObject *obj,
+mo_json_get_int64(const MoJson *obj,
 		  const gchar *member,
 		  gint64 *out,
 		  const gchar *what,
 		  GError **error)
 {
-	JsonNode *node = json_object_get_member(obj, member);
-	GType type;
+	MoJson *node = mo_json_object_get(obj, member);
+
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
 	*out = 0;
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+	if (node == NULL || node->type == MO_JSON_NULL)
 		return TRUE;
-	type = JSON_NODE_HOLDS_VALUE(node) ? json_node_get_value_type(node) : G_TYPE_INVALID;
-	if (type == G_TYPE_INT64 && json_node_get_int(node) >= 0) {
-		*out = json_node_get_int(node);
+	if (node->type == MO_JSON_NUMBER && mo_json_number_to_int64(node->text, out))
 		return TRUE;
-	}
-	if (type == G_TYPE_DOUBLE) {
-		gdouble value = json_node_get_double(node);
-		if (value >= 0 && value <= 9.2e18 && value == (gdouble)(gint64)value) {
-			*out = (gint64)value;
-			return TRUE;
-		}
-	}
-	if (type == G_TYPE_STRING && mo_json_parse_int64_string(json_node_get_string(node), out))
+	if (node->type == MO_JSON_STRING && strlen(node->text) == node->len &&
+	    mo_json_parse_int64_string(node->text, out))
 		return TRUE;
 	g_set_error(error,
 		    MO_ERROR,
@@ -964,38 +1016,34 @@ mo_json_get_int64(JsonObject *obj,
 
 /* NULL removes the member, so optional fields do not turn into nulls. */
 void
-mo_json_set_string(JsonObject *obj, const gchar *member, const gchar *value)
+mo_json_set_string(MoJson *obj, const gchar *member, const gchar *value)
 {
 	if (value == NULL) {
-		json_object_remove_member(obj, member);
+		mo_json_object_remove(obj, member);
 		return;
 	}
-	json_object_set_string_member(obj, member, value);
+	mo_json_object_set(obj, member, mo_json_new_string(value));
 }
 
 void
-mo_json_set_int64(JsonObject *obj, const gchar *member, gint64 value)
+mo_json_set_int64(MoJson *obj, const gchar *member, gint64 value)
 {
-	json_object_set_int_member(obj, member, value);
+	mo_json_object_set(obj, member, mo_json_new_int(value));
 }
 
 gchar *
-mo_json_to_string(JsonObject *obj, gboolean pretty)
+mo_json_to_string(const MoJson *obj, gboolean pretty)
 {
-	g_autoptr(JsonGenerator) generator = json_generator_new();
-	g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
-
-	json_node_set_object(root, obj);
-	json_generator_set_root(generator, root);
-	json_generator_set_pretty(generator, pretty);
-	return json_generator_to_data(generator, NULL);
+	return mo_json_serialize(obj, pretty);
 }
 
 /* Items written by a newer mailoauth may mean something we do not know: refuse, not guess. */
 gboolean
-mo_json_check_version(JsonObject *obj, gint64 supported, const gchar *what, GError **error)
+mo_json_check_version(const MoJson *obj, gint64 supported, const gchar *what, GError **error)
 {
 	gint64 version = 0;
+
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
 	if (!mo_json_get_int64(obj, "version", &version, what, error))
 		return FALSE;

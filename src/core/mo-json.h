@@ -2,7 +2,6 @@
 #pragma once
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -66,23 +65,23 @@ MoJson *mo_json_array_get(const MoJson *array, guint index);
 gchar *mo_json_serialize(const MoJson *value, gboolean pretty);
 
 /* Helpers for reading our documents; @what names the document in messages ("token file /x",
- * "keyring item of account a@b"). Still on json-glib until their callers move to MoJson. */
-JsonObject *mo_json_parse_object(const gchar *data, gssize len, const gchar *what, GError **error);
-gboolean mo_json_get_string(JsonObject *obj,
+ * "keyring item of account a@b"). */
+MoJson *mo_json_parse_object(const gchar *data, gssize len, const gchar *what, GError **error);
+gboolean mo_json_get_string(const MoJson *obj,
 			    const gchar *member,
 			    gchar **out,
 			    const gchar *what,
 			    GError **error);
-gboolean mo_json_get_int64(JsonObject *obj,
+gboolean mo_json_get_int64(const MoJson *obj,
 			   const gchar *member,
 			   gint64 *out,
 			   const gchar *what,
 			   GError **error);
-void mo_json_set_string(JsonObject *obj, const gchar *member, const gchar *value);
-void mo_json_set_int64(JsonObject *obj, const gchar *member, gint64 value);
-gchar *mo_json_to_string(JsonObject *obj, gboolean pretty);
 gboolean
-mo_json_check_version(JsonObject *obj, gint64 supported, const gchar *what, GError **error);
+mo_json_check_version(const MoJson *obj, gint64 supported, const gchar *what, GError **error);
+void mo_json_set_string(MoJson *obj, const gchar *member, const gchar *value); /* NULL removes */
+void mo_json_set_int64(MoJson *obj, const gchar *member, gint64 value);
+gchar *mo_json_to_string(const MoJson *obj, gboolean pretty);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoJson, mo_json_free)
 

@@ -635,13 +635,13 @@ test_mutations(void **state)
 	}
 }
 
-/* --- helpers for our documents (json-glib) --- */
+/* --- helpers for our documents --- */
 
-static JsonObject *
+static MoJson *
 parse_ok(const gchar *json)
 {
 	g_autoptr(GError) error = NULL;
-	JsonObject *obj = mo_json_parse_object(json, -1, WHAT, &error);
+	MoJson *obj = mo_json_parse_object(json, -1, WHAT, &error);
 
 	mo_assert_no_error(error);
 	assert_non_null(obj);
@@ -652,7 +652,7 @@ static void
 assert_parse_fails(const gchar *json, gssize len, const gchar *expected_in_message)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) obj = mo_json_parse_object(json, len, WHAT, &error);
+	g_autoptr(MoJson) obj = mo_json_parse_object(json, len, WHAT, &error);
 
 	assert_null(obj);
 	mo_assert_error(error, MO_ERROR, MO_ERROR_INVALID_DATA);
@@ -663,21 +663,24 @@ assert_parse_fails(const gchar *json, gssize len, const gchar *expected_in_messa
 static void
 test_parse_object(void **state)
 {
-	g_autoptr(JsonObject) obj = parse_ok("  {\"a\": \"b\"}\n");
+	g_autoptr(MoJson) obj = parse_ok("  {\"a\": \"b\"}\n");
 
-	assert_string_equal(json_object_get_string_member(obj, "a"), "b");
+	assert_string_equal(mo_json_get_string_value(mo_json_object_get(obj, "a")), "b");
 	assert_parse_fails("", -1, "empty");
 	assert_parse_fails(NULL, -1, "empty");
 	assert_parse_fails("{", -1, "not valid JSON");
+	assert_parse_fails("{", -1, "byte offset 1");
 	assert_parse_fails("[]", -1, "not a JSON object");
+	assert_parse_fails("\"x\"", -1, "not a JSON object");
 	assert_parse_fails("   ", -1, "not");
+	assert_parse_fails("{\"a\":1,\"a\":2}", -1, "Duplicate");
 }
 
 static void
 test_parse_size_limit(void **state)
 {
 	g_autofree gchar *big = g_strnfill(MO_JSON_MAX_SIZE + 1, ' ');
-	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(MoJson) obj = NULL;
 
 	/* the length is checked before any parsing */
 	big[0] = '{';
@@ -686,14 +689,16 @@ test_parse_size_limit(void **state)
 	big[MO_JSON_MAX_SIZE - 1] = '}';
 	big[MO_JSON_MAX_SIZE] = '\0';
 	obj = parse_ok(big);
-	assert_int_equal(json_object_get_size(obj), 0);
+	assert_int_equal(mo_json_object_size(obj), 0);
 }
 
 static void
 test_get_string(void **state)
 {
-	g_autoptr(JsonObject) obj = parse_ok("{\"s\":\"v\",\"n\":null,\"i\":1,\"o\":{},\"a\":[]}");
-	const gchar *bad[] = {"i", "o", "a"};
+	g_autoptr(MoJson) obj =
+		parse_ok("{\"s\":\"v\",\"n\":null,\"i\":1,\"o\":{},\"a\":[],\"b\":true,"
+			 "\"nul\":\"ab\\u0000cd\"}");
+	const gchar *bad[] = {"i", "o", "a", "b", "nul"};
 	gchar *out = (gchar *)"untouched";
 
 	assert_true(mo_json_get_string(obj, "s", &out, WHAT, NULL));
@@ -716,7 +721,7 @@ test_get_string(void **state)
 static void
 test_get_int64(void **state)
 {
-	g_autoptr(JsonObject) obj =
+	g_autoptr(MoJson) obj =
 		parse_ok("{\"i\":9000000000,\"s\":\"9000000000\",\"d\":1e10,\"z\":\"0\","
 			 "\"max\":\"9223372036854775807\",\"n\":null}");
 	gint64 v = -1;
@@ -739,13 +744,56 @@ test_get_int64(void **state)
 	mo_assert_int64_equal(v, 0);
 }
 
+/* Whole numbers in every form a JSON number may take, exactly (no rounding via doubles). */
+static void
+test_get_int64_number_forms(void **state)
+{
+	const struct {
+		const gchar *text;
+		gint64 value;
+	} good[] = {
+		{"0", 0},
+		{"-0", 0},
+		{"-0.0", 0},
+		{"0e999999999999999999999", 0},
+		{"1.0", 1},
+		{"1E2", 100},
+		{"1e+2", 100},
+		{"2.50e1", 25},
+		{"100e-2", 1},
+		{"0.000001e6", 1},
+		{"10000000000000000000e-1", G_GINT64_CONSTANT(1000000000000000000)},
+		{"9223372036854775807", G_MAXINT64},
+		{"9223372036854775807.000", G_MAXINT64},
+		{"9.223372036854775807e18", G_MAXINT64},
+		{"9007199254740993", G_GINT64_CONSTANT(9007199254740993)},
+		{"9007199254740993.0", G_GINT64_CONSTANT(9007199254740993)},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
+		g_autofree gchar *doc = g_strdup_printf("{\"n\":%s}", good[i].text);
+		g_autoptr(MoJson) obj = parse_ok(doc);
+		g_autoptr(GError) error = NULL;
+		gint64 v = -1;
+
+		if (!mo_json_get_int64(obj, "n", &v, WHAT, &error))
+			fail_msg("%s refused: %s", good[i].text, error->message);
+		mo_assert_int64_equal(v, good[i].value);
+	}
+}
+
 static void
 test_get_int64_refused(void **state)
 {
-	g_autoptr(JsonObject) obj =
+	g_autoptr(MoJson) obj =
 		parse_ok("{\"a\":\"x\",\"b\":\"1x\",\"c\":\"+1\",\"d\":\"9223372036854775808\","
-			 "\"e\":1e300,\"f\":true,\"g\":[1],\"h\":{},\"i\":\"\",\"j\":\" 1\"}");
-	const gchar *bad[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+			 "\"e\":1e300,\"f\":true,\"g\":[1],\"h\":{},\"i\":\"\",\"j\":\" 1\","
+			 "\"k\":-1,\"l\":9223372036854775808,\"m\":1e400,\"n\":1e-400,"
+			 "\"o\":9.223372036854775808e18,\"p\":1.05e1,\"q\":-1e3,\"r\":\"-1\","
+			 "\"s\":\"1\\u0000\",\"t\":1e-999999999999999999999,\"u\":0.5,"
+			 "\"v\":123456789012345678901234567890}");
+	const gchar *bad[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k",
+			      "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v"};
 
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) error = NULL;
@@ -755,6 +803,7 @@ test_get_int64_refused(void **state)
 			fail_msg("member %s accepted as %" G_GINT64_FORMAT, bad[i], v);
 		mo_assert_error(error, MO_ERROR, MO_ERROR_INVALID_DATA);
 		mo_assert_str_contains(error->message, bad[i]);
+		mo_assert_int64_equal(v, 0);
 	}
 }
 
@@ -762,7 +811,7 @@ test_get_int64_refused(void **state)
 static void
 test_get_int64_refuses_fractions(void **state)
 {
-	g_autoptr(JsonObject) obj = parse_ok("{\"f\":1.5}");
+	g_autoptr(MoJson) obj = parse_ok("{\"f\":1.5}");
 	g_autoptr(GError) error = NULL;
 	gint64 v = -1;
 
@@ -774,10 +823,11 @@ test_get_int64_refuses_fractions(void **state)
 static void
 test_set_and_serialize(void **state)
 {
-	g_autoptr(JsonObject) obj = json_object_new();
-	g_autoptr(JsonObject) back = NULL;
+	g_autoptr(MoJson) obj = mo_json_new_object();
+	g_autoptr(MoJson) back = NULL;
 	g_autofree gchar *compact = NULL;
 	g_autofree gchar *pretty = NULL;
+	gint64 big = 0;
 
 	mo_json_set_string(obj, "s", "v");
 	mo_json_set_string(obj, "gone", "x");
@@ -787,21 +837,21 @@ test_set_and_serialize(void **state)
 	compact = mo_json_to_string(obj, FALSE);
 	assert_string_equal(compact, "{\"s\":\"v\",\"big\":9000000000}");
 	pretty = mo_json_to_string(obj, TRUE);
-	mo_assert_str_contains(pretty, "\n");
+	assert_string_equal(pretty, "{\n  \"s\": \"v\",\n  \"big\": 9000000000\n}");
 	back = parse_ok(pretty);
-	assert_string_equal(json_object_get_string_member(back, "s"), "v");
-	mo_assert_int64_equal(json_object_get_int_member(back, "big"),
-			      G_GINT64_CONSTANT(9000000000));
+	assert_string_equal(mo_json_get_string_value(mo_json_object_get(back, "s")), "v");
+	assert_true(mo_json_get_int64(back, "big", &big, WHAT, NULL));
+	mo_assert_int64_equal(big, G_GINT64_CONSTANT(9000000000));
 }
 
 static void
 test_check_version(void **state)
 {
-	g_autoptr(JsonObject) none = parse_ok("{}");
-	g_autoptr(JsonObject) one = parse_ok("{\"version\":1}");
-	g_autoptr(JsonObject) one_str = parse_ok("{\"version\":\"1\"}");
-	g_autoptr(JsonObject) three = parse_ok("{\"version\":3}");
-	g_autoptr(JsonObject) junk = parse_ok("{\"version\":\"v1\"}");
+	g_autoptr(MoJson) none = parse_ok("{}");
+	g_autoptr(MoJson) one = parse_ok("{\"version\":1}");
+	g_autoptr(MoJson) one_str = parse_ok("{\"version\":\"1\"}");
+	g_autoptr(MoJson) three = parse_ok("{\"version\":3}");
+	g_autoptr(MoJson) junk = parse_ok("{\"version\":\"v1\"}");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GError) error_junk = NULL;
 
@@ -841,10 +891,11 @@ main(void)
 		cmocka_unit_test(test_parse_size_limit),
 		cmocka_unit_test(test_get_string),
 		cmocka_unit_test(test_get_int64),
+		cmocka_unit_test(test_get_int64_number_forms),
 		cmocka_unit_test(test_get_int64_refused),
+		cmocka_unit_test(test_get_int64_refuses_fractions),
 		cmocka_unit_test(test_set_and_serialize),
 		cmocka_unit_test(test_check_version),
-		cmocka_unit_test(test_get_int64_refuses_fractions),
 	};
 
 	mo_test_init();
