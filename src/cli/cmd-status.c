@@ -2,77 +2,91 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
 
 #include "mo-cli.h"
 #include "mo-json.h"
 
+/* A string for the report, or null; error messages may quote bytes that are not UTF-8. */
+static MoJson *
+mo_status_string_new(const gchar *text)
+{
+	g_autofree gchar *valid = NULL;
+
+	if (text == NULL)
+		return mo_json_new_null();
+	valid = g_utf8_make_valid(text, -1);
+	return mo_json_new_string(valid);
+}
+
+/* A whole number of the report, or 0 when it is null. */
+static gint64
+mo_status_get_int(const MoJson *obj, const gchar *member)
+{
+	const gchar *text = mo_json_get_number_text(mo_json_object_get(obj, member));
+
+	return text != NULL ? g_ascii_strtoll(text, NULL, 10) : 0;
+}
+
 /* One account as status shows it; never includes a token. */
-static JsonObject *
+static MoJson *
 mo_status_account_json(const MoAccount *account, gint64 now, gint64 margin)
 {
-	JsonObject *obj = json_object_new();
+	MoJson *obj = mo_json_new_object();
 	const MoToken *token = account->token;
+	gboolean has_expiry = token->expiry > 0;
 
-	json_object_set_string_member(obj, "account", account->name);
-	json_object_set_string_member(obj, "user", account->user);
-	if (account->app != NULL)
-		json_object_set_string_member(obj, "app", account->app);
-	else
-		json_object_set_null_member(obj, "app");
-	if (token->expiry > 0) {
-		json_object_set_int_member(obj, "expiry", token->expiry);
-		json_object_set_int_member(obj, "expires_in", token->expiry - now);
-	} else {
-		json_object_set_null_member(obj, "expiry");
-		json_object_set_null_member(obj, "expires_in");
-	}
-	json_object_set_boolean_member(obj, "fresh", mo_token_is_fresh(token, now, margin));
-	json_object_set_boolean_member(obj, "refresh_token", token->refresh_token != NULL);
-	if (token->last_refresh > 0)
-		json_object_set_int_member(obj, "last_refresh", token->last_refresh);
-	else
-		json_object_set_null_member(obj, "last_refresh");
+	mo_json_object_set(obj, "account", mo_status_string_new(account->name));
+	mo_json_object_set(obj, "user", mo_status_string_new(account->user));
+	mo_json_object_set(obj, "app", mo_status_string_new(account->app));
+	mo_json_object_set(obj,
+			   "expiry",
+			   has_expiry ? mo_json_new_int(token->expiry) : mo_json_new_null());
+	mo_json_object_set(obj,
+			   "expires_in",
+			   has_expiry ? mo_json_new_int(token->expiry - now) : mo_json_new_null());
+	mo_json_object_set(obj,
+			   "fresh",
+			   mo_json_new_boolean(mo_token_is_fresh(token, now, margin)));
+	mo_json_object_set(obj, "refresh_token", mo_json_new_boolean(token->refresh_token != NULL));
+	mo_json_object_set(obj,
+			   "last_refresh",
+			   token->last_refresh > 0 ? mo_json_new_int(token->last_refresh)
+						   : mo_json_new_null());
 	return obj;
 }
 
 static void
-mo_status_print_account(JsonObject *obj, gint64 now)
+mo_status_print_account(const MoJson *obj, gint64 now)
 {
+	const gchar *app = mo_json_get_string_value(mo_json_object_get(obj, "app"));
 	g_autofree gchar *expiry = NULL;
 	g_autofree gchar *refreshed = NULL;
 
-	expiry = mo_cli_format_time(json_object_get_int_member_with_default(obj, "expiry", 0), now);
-	refreshed =
-		mo_cli_format_time(json_object_get_int_member_with_default(obj, "last_refresh", 0),
-				   now);
-	g_print("%s\n", json_object_get_string_member(obj, "account"));
-	g_print("  %-14s %s\n", _("user:"), json_object_get_string_member(obj, "user"));
+	expiry = mo_cli_format_time(mo_status_get_int(obj, "expiry"), now);
+	refreshed = mo_cli_format_time(mo_status_get_int(obj, "last_refresh"), now);
+	g_print("%s\n", mo_json_get_string_value(mo_json_object_get(obj, "account")));
 	g_print("  %-14s %s\n",
-		_("app:"),
-		json_object_get_string_member_with_default(obj, "app", _("(none)")));
+		_("user:"),
+		mo_json_get_string_value(mo_json_object_get(obj, "user")));
+	g_print("  %-14s %s\n", _("app:"), app != NULL ? app : _("(none)"));
 	g_print("  %-14s %s%s\n",
 		_("access token:"),
 		expiry,
-		json_object_get_boolean_member(obj, "fresh") ? ""
-							     : _(" — will be refreshed on use"));
+		mo_json_get_boolean(mo_json_object_get(obj, "fresh"))
+			? ""
+			: _(" — will be refreshed on use"));
 	g_print("  %-14s %s\n",
 		_("refresh token:"),
-		json_object_get_boolean_member(obj, "refresh_token") ? _("present") : _("missing"));
+		mo_json_get_boolean(mo_json_object_get(obj, "refresh_token")) ? _("present")
+									      : _("missing"));
 	g_print("  %-14s %s\n",
 		_("last refresh:"),
-		json_object_get_int_member_with_default(obj, "last_refresh", 0) > 0
-			? refreshed
-			: _("never (by mailoauth)"));
+		mo_status_get_int(obj, "last_refresh") > 0 ? refreshed : _("never (by mailoauth)"));
 }
 
 /* Collects the accounts (all, or just @only) into @accounts. */
 static gboolean
-mo_status_collect(MoCli *cli,
-		  const gchar *only,
-		  JsonArray *accounts,
-		  gboolean *locked,
-		  GError **error)
+mo_status_collect(MoCli *cli, const gchar *only, MoJson *accounts, gboolean *locked, GError **error)
 {
 	MoKeyring *keyring = mo_cli_get_keyring(cli, error);
 	g_autoptr(GPtrArray) entries = NULL;
@@ -97,9 +111,8 @@ mo_status_collect(MoCli *cli,
 		account = mo_account_from_json(entry->json, entry->name, error);
 		if (account == NULL)
 			return FALSE;
-		json_array_add_object_element(
-			accounts,
-			mo_status_account_json(account, now, cli->config.refresh_margin));
+		mo_json_array_add(accounts,
+				  mo_status_account_json(account, now, cli->config.refresh_margin));
 	}
 	if (only != NULL && !found) {
 		if (*locked)
@@ -121,9 +134,9 @@ mo_status_collect(MoCli *cli,
 }
 
 static void
-mo_status_print(JsonObject *report, gboolean as_json)
+mo_status_print(const MoJson *report, gboolean as_json)
 {
-	JsonArray *accounts = json_object_get_array_member(report, "accounts");
+	const MoJson *accounts = mo_json_object_get(report, "accounts");
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	g_autofree gchar *text = NULL;
 
@@ -132,13 +145,14 @@ mo_status_print(JsonObject *report, gboolean as_json)
 		g_print("%s\n", text);
 		return;
 	}
-	g_print(_("keyring: %s\n"), json_object_get_string_member(report, "keyring"));
-	if (json_array_get_length(accounts) == 0)
+	g_print(_("keyring: %s\n"),
+		mo_json_get_string_value(mo_json_object_get(report, "keyring")));
+	if (mo_json_array_length(accounts) == 0)
 		g_print("%s\n",
 			_("No accounts; add one with “mailoauth authorize” or “mailoauth "
 			  "import”."));
-	for (guint i = 0; i < json_array_get_length(accounts); i++)
-		mo_status_print_account(json_array_get_object_element(accounts, i), now);
+	for (guint i = 0; i < mo_json_array_length(accounts); i++)
+		mo_status_print_account(mo_json_array_get(accounts, i), now);
 }
 
 int
@@ -149,13 +163,14 @@ mo_cmd_status(MoCli *cli, int argc, char **argv)
 		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print JSON"), NULL},
 		{NULL},
 	};
-	g_autoptr(JsonObject) report = json_object_new();
-	JsonArray *accounts = json_array_new();
+	g_autoptr(MoJson) report = mo_json_new_object();
+	MoJson *accounts = mo_json_new_array();
 	gboolean locked = FALSE;
 	GError *error = NULL;
 	MoExitCode rc = MO_EXIT_OK;
 
-	json_object_set_array_member(report, "accounts", accounts);
+	/* the report owns the array; accounts stays valid as long as it lives */
+	mo_json_object_set(report, "accounts", accounts);
 	if (!mo_cli_parse(cli,
 			  "[ACCOUNT]",
 			  _("Shows the accounts in the keyring: app, access-token expiry, refresh "
@@ -169,19 +184,18 @@ mo_cmd_status(MoCli *cli, int argc, char **argv)
 		return mo_cli_fail(cli, NULL, error);
 	if (!mo_status_collect(cli, argc > 1 ? argv[1] : NULL, accounts, &locked, &error)) {
 		rc = mo_error_to_exit_code(error);
-		json_object_set_string_member(report,
-					      "keyring",
-					      rc == MO_EXIT_KEYRING
-						      ? (error->code == MO_ERROR_KEYRING_LOCKED
-								 ? "locked"
-								 : "unavailable")
-						      : (locked ? "locked" : "unlocked"));
-		json_object_set_string_member(report, "error", error->message);
+		mo_json_set_string(report,
+				   "keyring",
+				   rc == MO_EXIT_KEYRING ? (error->code == MO_ERROR_KEYRING_LOCKED
+								    ? "locked"
+								    : "unavailable")
+							 : (locked ? "locked" : "unlocked"));
+		mo_json_object_set(report, "error", mo_status_string_new(error->message));
 		if (as_json)
 			mo_status_print(report, TRUE);
 		return mo_cli_fail(cli, NULL, error);
 	}
-	json_object_set_string_member(report, "keyring", locked ? "locked" : "unlocked");
+	mo_json_set_string(report, "keyring", locked ? "locked" : "unlocked");
 	mo_status_print(report, as_json);
 	return locked ? MO_EXIT_KEYRING : MO_EXIT_OK;
 }

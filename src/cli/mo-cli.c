@@ -192,6 +192,15 @@ mo_cli_read_input(const gchar *prompt, gsize max, gboolean echo, GError **error)
 			    _("Nothing was given on standard input"));
 		return NULL;
 	}
+	/* it goes into a JSON document, which holds UTF-8 text only; never quoted back */
+	if (!g_utf8_validate(buf, -1, NULL)) {
+		mo_secure_wipe(buf, max + 1);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_ARGUMENT,
+			    _("What was given on standard input is not UTF-8 text"));
+		return NULL;
+	}
 	line = g_strdup(buf);
 	mo_secure_wipe(buf, max + 1);
 	return line;

@@ -87,7 +87,7 @@ MoApp *
 mo_app_from_json(const gchar *json, const gchar *name, GError **error)
 {
 	g_autofree gchar *what = g_strdup_printf(_("keyring item of app “%s”"), name);
-	g_autoptr(JsonObject) obj = mo_json_parse_object(json, -1, what, error);
+	g_autoptr(MoJson) obj = mo_json_parse_object(json, -1, what, error);
 	g_autoptr(MoApp) app = NULL;
 	g_autofree gchar *provider = NULL;
 
@@ -121,7 +121,7 @@ mo_app_from_json(const gchar *json, const gchar *name, GError **error)
 gchar *
 mo_app_to_json(const MoApp *app)
 {
-	g_autoptr(JsonObject) obj = json_object_new();
+	g_autoptr(MoJson) obj = mo_json_new_object();
 
 	mo_json_set_int64(obj, "version", MO_APP_JSON_VERSION);
 	mo_json_set_string(obj, "app", app->name);

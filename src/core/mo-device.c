@@ -66,7 +66,7 @@ MoDeviceAuth *
 mo_device_parse_response(guint status, const gchar *body, gsize body_len, GError **error)
 {
 	g_autoptr(MoDeviceAuth) device = g_new0(MoDeviceAuth, 1);
-	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(MoJson) obj = NULL;
 	g_autofree gchar *legacy_uri = NULL;
 	const gchar *what = _("device authorization response");
 

@@ -9,7 +9,7 @@
 #include "mo-json.h"
 
 static gboolean
-mo_discovery_take(JsonObject *obj,
+mo_discovery_take(const MoJson *obj,
 		  const gchar *member,
 		  gchar **slot,
 		  const gchar *what,
@@ -36,7 +36,7 @@ mo_discover_endpoints(MoApp *app, const gchar *issuer, const MoHttpOptions *opti
 	g_autofree gchar *url = NULL;
 	g_autofree gchar *found = NULL;
 	g_autoptr(MoHttpResponse) response = NULL;
-	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(MoJson) obj = NULL;
 	const gchar *what = _("discovery document");
 
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);

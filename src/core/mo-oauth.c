@@ -27,7 +27,7 @@ mo_oauth_sanitize(gchar *text)
 gboolean
 mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, GError **error)
 {
-	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(MoJson) obj = NULL;
 	g_autofree gchar *code = NULL;
 	g_autofree gchar *description = NULL;
 	MoOAuthErrorCode kind;
@@ -52,7 +52,7 @@ mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, G
 }
 
 static gboolean
-mo_oauth_read_expires_in(JsonObject *obj, gint64 now, gint64 *expiry, GError **error)
+mo_oauth_read_expires_in(const MoJson *obj, gint64 now, gint64 *expiry, GError **error)
 {
 	gint64 expires_in = 0;
 
@@ -77,7 +77,7 @@ mo_oauth_parse_token_response(guint status,
 			      gint64 now,
 			      GError **error)
 {
-	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(MoJson) obj = NULL;
 	g_autoptr(MoToken) token = NULL;
 	g_autoptr(GError) error_local = NULL;
 	const gchar *what = _("token response");

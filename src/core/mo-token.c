@@ -127,7 +127,7 @@ mo_account_name_is_valid(const gchar *name, GError **error)
 }
 
 static gboolean
-mo_token_read_json(MoToken *token, JsonObject *obj, const gchar *what, GError **error)
+mo_token_read_json(MoToken *token, const MoJson *obj, const gchar *what, GError **error)
 {
 	return mo_json_get_string(obj, "access_token", &token->access_token, what, error) &&
 	       mo_json_get_string(obj, "refresh_token", &token->refresh_token, what, error) &&
@@ -139,7 +139,7 @@ MoAccount *
 mo_account_from_json(const gchar *json, const gchar *name, GError **error)
 {
 	g_autofree gchar *what = g_strdup_printf(_("keyring item of account “%s”"), name);
-	g_autoptr(JsonObject) obj = mo_json_parse_object(json, -1, what, error);
+	g_autoptr(MoJson) obj = mo_json_parse_object(json, -1, what, error);
 	g_autoptr(MoAccount) account = NULL;
 
 	if (obj == NULL)
@@ -159,7 +159,7 @@ mo_account_from_json(const gchar *json, const gchar *name, GError **error)
 gchar *
 mo_account_to_json(const MoAccount *account)
 {
-	g_autoptr(JsonObject) obj = json_object_new();
+	g_autoptr(MoJson) obj = mo_json_new_object();
 	const MoToken *token = account->token;
 
 	mo_json_set_int64(obj, "version", MO_ACCOUNT_JSON_VERSION);
@@ -185,7 +185,7 @@ mo_token_file_free(MoTokenFile *file)
 	g_free(file->client_id);
 	mo_secure_free(file->client_secret);
 	g_free(file->token_endpoint);
-	g_clear_pointer(&file->document, json_object_unref);
+	g_clear_pointer(&file->document, mo_json_free);
 	g_free(file);
 }
 
@@ -228,7 +228,7 @@ mo_token_file_parse(const gchar *data, gssize len, const gchar *path, GError **e
 gchar *
 mo_token_file_serialize(MoTokenFile *file)
 {
-	JsonObject *doc = file->document;
+	MoJson *doc = file->document;
 	g_autofree gchar *expiry = g_strdup_printf("%" G_GINT64_FORMAT, file->token->expiry);
 
 	mo_json_set_string(doc, "access_token", file->token->access_token);

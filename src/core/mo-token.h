@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <json-glib/json-glib.h>
-
 #include "mo-app.h"
+#include "mo-json.h"
 
 G_BEGIN_DECLS
 
@@ -54,7 +53,7 @@ typedef struct {
 	gchar *client_id;
 	gchar *client_secret; /* secret */
 	gchar *token_endpoint;
-	JsonObject *document;
+	MoJson *document;
 } MoTokenFile;
 
 MoTokenFile *mo_token_file_parse(const gchar *data, gssize len, const gchar *path, GError **error);

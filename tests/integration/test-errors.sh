@@ -154,6 +154,11 @@ for url in http://127.0.0.2:9/token "http://[::1]:9/token" http://localhost:9/to
 	assert_rc 0 "app add accepts plain http on loopback: $url"
 	mo "loopback-rm-$i" app remove loopback
 done
+(umask 077 && printf 's\xffx\n' >"$TEST_DIR/latin1-secret")
+mo_stdin usage-latin1 "$TEST_DIR/latin1-secret" app add nope --provider custom --client-id x \
+	--token-endpoint "$TS_ENDPOINT" --secret
+assert_rc 2 "app add with a client secret that is not UTF-8: exit 2"
+assert_contains "$ERR" "UTF-8" "a secret that is not UTF-8: the message says so"
 mo usage-list app list
 check "the rejected apps were not added" test -z "$(grep '^nope[[:space:]]' "$OUT")"
 

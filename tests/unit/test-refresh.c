@@ -97,8 +97,11 @@ fake_save(MoTokenStore *store, const MoToken *token, GError **error)
 static FakeStore *
 fake_store_new(const gchar *token_endpoint)
 {
+	/* a counter, not the address: a later store may get the address of a freed one, and
+	 * find its lock file already there */
+	static guint n_stores = 0;
 	FakeStore *self = g_new0(FakeStore, 1);
-	g_autofree gchar *name = g_strdup_printf("locks/%p.lock", (void *)self);
+	g_autofree gchar *name = g_strdup_printf("locks/store-%u.lock", n_stores++);
 
 	self->loads = g_ptr_array_new_with_free_func((GDestroyNotify)mo_token_free);
 	self->token_endpoint = g_strdup(token_endpoint);

@@ -56,7 +56,7 @@ test_account_round_trip(void **state)
 {
 	g_autoptr(MoAccount) account = mo_account_new("me@example.com");
 	g_autoptr(MoAccount) copy = NULL;
-	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(MoJson) obj = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *json = NULL;
 
@@ -71,7 +71,7 @@ test_account_round_trip(void **state)
 	json = mo_account_to_json(account);
 	obj = mo_json_parse_object(json, -1, "test", &error);
 	mo_assert_no_error(error);
-	mo_assert_int64_equal(json_object_get_int_member(obj, "version"), MO_ACCOUNT_JSON_VERSION);
+	assert_string_equal(mo_json_get_number_text(mo_json_object_get(obj, "version")), "1");
 
 	copy = mo_account_from_json(json, "me@example.com", &error);
 	mo_assert_no_error(error);
@@ -367,6 +367,8 @@ test_file_length_is_honoured(void **state)
 	assert_parse_fails(json, -1, "not valid JSON");
 }
 
+/* Keys we do not know survive a rewrite, and so do the order of the keys and the text of the
+ * numbers: the file keeps its layout, and a diff shows only what changed. */
 static void
 test_file_serialize_keeps_unknown_keys(void **state)
 {
@@ -374,42 +376,62 @@ test_file_serialize_keeps_unknown_keys(void **state)
 		"{\"refresh_token\":\"old-r\",\"access_token\":\"old-a\",\"expiry\":\"100\","
 		"\"user\":\"me@example.com\",\"client_id\":\"cid\",\"client_secret\":\"cs\","
 		"\"token_endpoint\":\"https://example.com/token\",\"proxy\":\"http://p:3128\","
-		"\"refresh_window\":30,\"ca_bundle_file\":\"/etc/ssl/x.pem\","
+		"\"refresh_window\":30,\"ca_bundle_file\":\"/etc/ssl/x.pem\",\"x-float\":1.50E+1,"
 		"\"x-extra\":{\"list\":[1,\"two\",null]}}");
 	g_autoptr(MoToken) response = token_new("new-a", "new-r", NULL, TEST_EXPIRY_BIG);
-	g_autoptr(JsonObject) obj = NULL;
-	g_autoptr(GError) error = NULL;
 	g_autofree gchar *out = NULL;
-	JsonObject *extra;
-	JsonArray *list;
 
 	mo_token_merge_refresh(file->token, response, TEST_NOW);
 	out = mo_token_file_serialize(file);
-	obj = mo_json_parse_object(out, -1, "serialized token file", &error);
-	mo_assert_no_error(error);
-
-	assert_string_equal(json_object_get_string_member(obj, "access_token"), "new-a");
-	assert_string_equal(json_object_get_string_member(obj, "refresh_token"), "new-r");
 	/* sasl-xoauth2 reads expiry as a decimal string */
-	assert_int_equal(json_node_get_value_type(json_object_get_member(obj, "expiry")),
-			 G_TYPE_STRING);
-	assert_string_equal(json_object_get_string_member(obj, "expiry"), "9000000000");
-	assert_string_equal(json_object_get_string_member(obj, "user"), "me@example.com");
-	assert_string_equal(json_object_get_string_member(obj, "client_id"), "cid");
-	assert_string_equal(json_object_get_string_member(obj, "client_secret"), "cs");
-	assert_string_equal(json_object_get_string_member(obj, "token_endpoint"),
-			    "https://example.com/token");
-	assert_string_equal(json_object_get_string_member(obj, "proxy"), "http://p:3128");
-	mo_assert_int64_equal(json_object_get_int_member(obj, "refresh_window"), 30);
-	assert_string_equal(json_object_get_string_member(obj, "ca_bundle_file"), "/etc/ssl/x.pem");
-	extra = json_object_get_object_member(obj, "x-extra");
-	assert_non_null(extra);
-	list = json_object_get_array_member(extra, "list");
-	assert_non_null(list);
-	assert_int_equal(json_array_get_length(list), 3);
-	mo_assert_int64_equal(json_array_get_int_element(list, 0), 1);
-	assert_string_equal(json_array_get_string_element(list, 1), "two");
-	assert_true(json_array_get_null_element(list, 2));
+	assert_string_equal(out,
+			    "{\n"
+			    "  \"refresh_token\": \"new-r\",\n"
+			    "  \"access_token\": \"new-a\",\n"
+			    "  \"expiry\": \"9000000000\",\n"
+			    "  \"user\": \"me@example.com\",\n"
+			    "  \"client_id\": \"cid\",\n"
+			    "  \"client_secret\": \"cs\",\n"
+			    "  \"token_endpoint\": \"https://example.com/token\",\n"
+			    "  \"proxy\": \"http://p:3128\",\n"
+			    "  \"refresh_window\": 30,\n"
+			    "  \"ca_bundle_file\": \"/etc/ssl/x.pem\",\n"
+			    "  \"x-float\": 1.50E+1,\n"
+			    "  \"x-extra\": {\n"
+			    "    \"list\": [\n"
+			    "      1,\n"
+			    "      \"two\",\n"
+			    "      null\n"
+			    "    ]\n"
+			    "  }\n"
+			    "}");
+}
+
+/* An expiry written as a number is rewritten as a string, in the same place. */
+static void
+test_file_serialize_expiry_in_place(void **state)
+{
+	g_autoptr(MoTokenFile) file =
+		parse_ok("{\"expiry\":4102444800,\"refresh_token\":\"r\",\"x\":null}");
+	g_autofree gchar *out = mo_token_file_serialize(file);
+
+	assert_string_equal(out,
+			    "{\n"
+			    "  \"expiry\": \"4102444800\",\n"
+			    "  \"refresh_token\": \"r\",\n"
+			    "  \"x\": null\n"
+			    "}");
+}
+
+/* Strict parsing reaches token files: a duplicate key is refused, not silently resolved to
+ * one of the two values (json-glib took the last one). */
+static void
+test_file_duplicate_key_refused(void **state)
+{
+	assert_parse_fails("{\"refresh_token\":\"a\",\"refresh_token\":\"b\"}",
+			   -1,
+			   "Duplicate member name");
+	assert_parse_fails("{\"refresh_token\":\"r\\u0000x\"}", -1, "refresh_token");
 }
 
 static void
@@ -566,6 +588,8 @@ main(void)
 		cmocka_unit_test(test_file_length_is_honoured),
 		cmocka_unit_test(test_file_serialize_keeps_unknown_keys),
 		cmocka_unit_test(test_file_serialize_round_trip),
+		cmocka_unit_test(test_file_serialize_expiry_in_place),
+		cmocka_unit_test(test_file_duplicate_key_refused),
 		cmocka_unit_test(test_fresh_margin_boundaries),
 		cmocka_unit_test(test_fresh_beyond_2038),
 		cmocka_unit_test(test_fresh_unknown_expiry_is_stale),
