@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n-lib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mo-error.h"
+#include "mo-file.h"
+#include "mo-secure.h"
+
+/* Reads a small file holding secrets: never through a symlink planted in its place, only a
+ * regular file, at most @max bytes. The result is NUL-terminated; wipe it when done. */
+gchar *
+mo_file_read_secret(const gchar *path, gsize max, gsize *len, struct stat *st, GError **error)
+{
+	gchar *data;
+	int errsv = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		errsv = fd < 0 ? errno : (S_ISREG(st->st_mode) ? errno : EINVAL);
+		if (fd >= 0)
+			close(fd);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("Cannot read %s: %s"),
+			    path,
+			    errsv == ELOOP ? _("it is a symbolic link") : g_strerror(errsv));
+		return NULL;
+	}
+	if ((gsize)st->st_size > max) {
+		close(fd);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("%s is larger than %zu bytes"),
+			    path,
+			    max);
+		return NULL;
+	}
+	data = g_malloc0((gsize)st->st_size + 1);
+	*len = 0;
+	while (*len < (gsize)st->st_size) {
+		ssize_t n = read(fd, data + *len, (gsize)st->st_size - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (gsize)n;
+	}
+	close(fd);
+	return data;
+}
+
+static gboolean
+mo_file_write_all(int fd, const gchar *data, gsize len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		data += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+static gboolean
+mo_file_sync_dir(const gchar *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	gboolean ok;
+
+	if (fd < 0)
+		return FALSE;
+	ok = fsync(fd) == 0;
+	close(fd);
+	return ok;
+}
+
+/* A new, empty temporary file next to @path, never an existing one or a symlink. */
+static int
+mo_file_create_temp(const gchar *path, gchar **tmp)
+{
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autofree gchar *base = g_path_get_basename(path);
+
+	for (guint i = 0; i < 16; i++) {
+		int fd;
+		g_free(*tmp);
+		*tmp = g_strdup_printf("%s/.%s.%08x.tmp", dir, base, g_random_int());
+		fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+/* Owner and mode first, so the data is never readable by anyone it should not be. Only root
+ * can give a file away; another user keeps its own. */
+static gboolean
+mo_file_fill(int fd, const gchar *data, gsize len, mode_t mode, uid_t uid, gid_t gid)
+{
+	if (fchown(fd, uid, gid) != 0 && geteuid() == 0)
+		return FALSE;
+	return fchmod(fd, mode & 07777) == 0 && mo_file_write_all(fd, data, len) && fsync(fd) == 0;
+}
+
+/* Replaces @path atomically: a new file next to it (O_EXCL, O_NOFOLLOW), owner and mode set
+ * before any data is in it, fsync, rename over the old one, fsync of the directory. A crash
+ * leaves the old file or the new one, never half of either. */
+gboolean
+mo_file_replace(const gchar *path,
+		const gchar *data,
+		gsize len,
+		mode_t mode,
+		uid_t uid,
+		gid_t gid,
+		GError **error)
+{
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autofree gchar *tmp = NULL;
+	gboolean ok;
+	int errsv;
+	int fd;
+
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	fd = mo_file_create_temp(path, &tmp);
+	ok = fd >= 0 && mo_file_fill(fd, data, len, mode, uid, gid);
+	errsv = errno;
+	if (fd >= 0 && close(fd) != 0 && ok) {
+		ok = FALSE;
+		errsv = errno;
+	}
+	if (ok && rename(tmp, path) != 0) {
+		ok = FALSE;
+		errsv = errno;
+	}
+	if (!ok) {
+		if (fd >= 0)
+			unlink(tmp);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_FAILED,
+			    _("Cannot replace %s: %s"),
+			    path,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	mo_file_sync_dir(dir);
+	return TRUE;
+}
