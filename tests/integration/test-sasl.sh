@@ -126,6 +126,28 @@ assert_rc_nonzero "keyring: an unknown account fails"
 assert_matches "$OUT" "detail: .*no token for nobody@example.com from the keyring: .*No account" \
 	"keyring: the error names the account and passes on what mailoauth said"
 
+# --- beside another XOAUTH2 plugin (Debian's KDE one), ours is chosen ---------------------
+
+KDE_PLUGIN=/usr/lib/x86_64-linux-gnu/sasl2/libkdexoauth2.so
+[ -f "$KDE_PLUGIN" ] || bail_out "no $KDE_PLUGIN (tools/dev deps installs libsasl2-modules-kdexoauth2)"
+mkdir "$TEST_DIR/both"
+ln -s "$(cd "$PLUGIN_DIR" && pwd)/libmailoauth.so" "$KDE_PLUGIN" "$TEST_DIR/both/"
+run_cmd viewer saslpluginviewer -c -p "$TEST_DIR/both"
+assert_rc 0 "saslpluginviewer -c lists the client plugins"
+assert_contains "$OUT" $'Plugin "mailoauth" [loaded], \tAPI version: 4\n\tSASL mechanism: XOAUTH2, best SSF: 60' \
+	"saslpluginviewer: ours offers XOAUTH2 with best SSF 60"
+assert_contains "$OUT" $'Plugin "kdexoauth2" [loaded], \tAPI version: 4\n\tSASL mechanism: XOAUTH2, best SSF: 0' \
+	"saslpluginviewer: the KDE plugin offers XOAUTH2 with SSF 0"
+# A password only ours understands: the KDE plugin would send the path as the token.
+MAILOAUTH_SASL_DIR_SAVED=$PLUGIN_DIR
+PLUGIN_DIR=$TEST_DIR/both
+probe both "$TEST_DIR/tokens/nobody" --mech XOAUTH2 --user "$USER_NAME"
+assert_contains "$OUT" "mailoauth: Cannot read $TEST_DIR/tokens/nobody" \
+	"with both plugins installed, libsasl2 picks ours for XOAUTH2"
+probe both-kept "$TOKEN_FILE" --mech XOAUTH2 --user "$USER_NAME" --prompts
+expect_initial "user=$USER_NAME^Aauth=Bearer at-1^A^A" "with both plugins, a prompt client gets ours too"
+PLUGIN_DIR=$MAILOAUTH_SASL_DIR_SAVED
+
 # --- load, unload, load; many authentications in one process ----------------------------
 
 probe reload "ya29.raw-token" --mech XOAUTH2 --user "$USER_NAME" --reload --repeat 3
