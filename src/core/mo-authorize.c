@@ -184,6 +184,10 @@ mo_redirect_parse_query(const gchar *query, GError **error)
 			    error_local->message);
 		return NULL;
 	}
+	/* these may end up in messages */
+	mo_text_sanitize(redirect->iss);
+	mo_text_sanitize(redirect->error);
+	mo_text_sanitize(redirect->error_description);
 	return g_steal_pointer(&redirect);
 }
 
@@ -213,6 +217,15 @@ mo_redirect_parse_pasted(const gchar *text, GError **error)
 			    MO_ERROR_INVALID_ARGUMENT,
 			    _("Nothing usable was pasted: paste the whole address the browser "
 			      "was sent to (it starts with the redirect URI and has code=…)"));
+		return NULL;
+	}
+	if (query == NULL && strstr(line, "://") != NULL) {
+		g_set_error(
+			error,
+			MO_ERROR,
+			MO_ERROR_INVALID_ARGUMENT,
+			_("The pasted address has no code=… in it: paste the address the browser "
+			  "was sent to after signing in"));
 		return NULL;
 	}
 	if (query != NULL || strchr(line, '=') != NULL) {

@@ -62,12 +62,57 @@ mo_device_validate(MoDeviceAuth *device, const gchar *what, GError **error)
 	return TRUE;
 }
 
+/* expires_in and interval are hints: a negative one means the default (0 here, replaced in
+ * mo_device_validate); one of the wrong type is an error like any other. */
+static gboolean
+mo_device_get_hint(const MoJson *obj,
+		   const gchar *member,
+		   gint64 *out,
+		   const gchar *what,
+		   GError **error)
+{
+	const gchar *text = mo_json_get_number_text(mo_json_object_get(obj, member));
+
+	*out = 0;
+	if (text != NULL && text[0] == '-')
+		return TRUE;
+	return mo_json_get_int64(obj, member, out, what, error);
+}
+
+static gboolean
+mo_device_read(MoDeviceAuth *device,
+	       const gchar *body,
+	       gsize body_len,
+	       const gchar *what,
+	       GError **error)
+{
+	g_autoptr(MoJson) obj = mo_json_parse_object(body, body_len, what, error);
+	g_autofree gchar *legacy_uri = NULL;
+
+	/* verification_url: what Google's endpoint sent before RFC 8628 */
+	if (obj == NULL ||
+	    !mo_json_get_string(obj, "device_code", &device->device_code, what, error) ||
+	    !mo_json_get_string(obj, "user_code", &device->user_code, what, error) ||
+	    !mo_json_get_string(obj, "verification_uri", &device->verification_uri, what, error) ||
+	    !mo_json_get_string(obj, "verification_url", &legacy_uri, what, error) ||
+	    !mo_json_get_string(obj,
+				"verification_uri_complete",
+				&device->verification_uri_complete,
+				what,
+				error) ||
+	    !mo_device_get_hint(obj, "expires_in", &device->expires_in, what, error) ||
+	    !mo_device_get_hint(obj, "interval", &device->interval, what, error))
+		return FALSE;
+	if (device->verification_uri == NULL)
+		device->verification_uri = g_steal_pointer(&legacy_uri);
+	return TRUE;
+}
+
 MoDeviceAuth *
 mo_device_parse_response(guint status, const gchar *body, gsize body_len, GError **error)
 {
 	g_autoptr(MoDeviceAuth) device = g_new0(MoDeviceAuth, 1);
-	g_autoptr(MoJson) obj = NULL;
-	g_autofree gchar *legacy_uri = NULL;
+	GError *error_local = NULL;
 	const gchar *what = _("device authorization response");
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -83,26 +128,11 @@ mo_device_parse_response(guint status, const gchar *body, gsize body_len, GError
 				    status);
 		return NULL;
 	}
-	obj = mo_json_parse_object(body, body_len, what, error);
-	if (obj == NULL)
+	if (!mo_device_read(device, body, body_len, what, &error_local) ||
+	    !mo_device_validate(device, what, &error_local)) {
+		mo_error_set_protocol(error, g_steal_pointer(&error_local));
 		return NULL;
-	/* verification_url: what Google's endpoint sent before RFC 8628 */
-	if (!mo_json_get_string(obj, "device_code", &device->device_code, what, error) ||
-	    !mo_json_get_string(obj, "user_code", &device->user_code, what, error) ||
-	    !mo_json_get_string(obj, "verification_uri", &device->verification_uri, what, error) ||
-	    !mo_json_get_string(obj, "verification_url", &legacy_uri, what, error) ||
-	    !mo_json_get_string(obj,
-				"verification_uri_complete",
-				&device->verification_uri_complete,
-				what,
-				error) ||
-	    !mo_json_get_int64(obj, "expires_in", &device->expires_in, what, error) ||
-	    !mo_json_get_int64(obj, "interval", &device->interval, what, error))
-		return NULL;
-	if (device->verification_uri == NULL)
-		device->verification_uri = g_steal_pointer(&legacy_uri);
-	if (!mo_device_validate(device, what, error))
-		return NULL;
+	}
 	return g_steal_pointer(&device);
 }
 

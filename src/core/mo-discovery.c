@@ -27,6 +27,52 @@ mo_discovery_take(const MoJson *obj,
 	return TRUE;
 }
 
+/* The issuer as given and as the document says it, trailing slashes aside (Auth0's end in
+ * one, most others' do not). */
+static gboolean
+mo_discovery_issuer_matches(const gchar *found, const gchar *base)
+{
+	g_autofree gchar *stripped = g_strdup(found != NULL ? found : "");
+
+	while (g_str_has_suffix(stripped, "/"))
+		stripped[strlen(stripped) - 1] = '\0';
+	return stripped[0] != '\0' && g_strcmp0(stripped, base) == 0;
+}
+
+/* The issuer, which must be the one asked for (§4.3), then the endpoints. */
+static gboolean
+mo_discovery_read(MoApp *app,
+		  const MoJson *obj,
+		  const gchar *base,
+		  gchar **issuer,
+		  const gchar *what,
+		  GError **error)
+{
+	if (!mo_json_get_string(obj, "issuer", issuer, what, error))
+		return FALSE;
+	if (!mo_discovery_issuer_matches(*issuer, base)) {
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_PROTOCOL,
+			    _("The %s names the issuer %s, not %s"),
+			    what,
+			    *issuer != NULL ? *issuer : "(none)",
+			    base);
+		return FALSE;
+	}
+	return mo_discovery_take(obj,
+				 "authorization_endpoint",
+				 &app->authorize_endpoint,
+				 what,
+				 error) &&
+	       mo_discovery_take(obj, "token_endpoint", &app->token_endpoint, what, error) &&
+	       mo_discovery_take(obj,
+				 "device_authorization_endpoint",
+				 &app->device_endpoint,
+				 what,
+				 error);
+}
+
 /* Fills @app's endpoints from ISSUER/.well-known/openid-configuration (OpenID Connect
  * Discovery 1.0). The document's issuer must be the one asked for (§4.3). */
 gboolean
@@ -37,6 +83,7 @@ mo_discover_endpoints(MoApp *app, const gchar *issuer, const MoHttpOptions *opti
 	g_autofree gchar *found = NULL;
 	g_autoptr(MoHttpResponse) response = NULL;
 	g_autoptr(MoJson) obj = NULL;
+	GError *error_local = NULL;
 	const gchar *what = _("discovery document");
 
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
@@ -59,31 +106,11 @@ mo_discover_endpoints(MoApp *app, const gchar *issuer, const MoHttpOptions *opti
 			    response->status);
 		return FALSE;
 	}
-	obj = mo_json_parse_object(response->body, response->body_len, what, error);
-	if (obj == NULL || !mo_json_get_string(obj, "issuer", &found, what, error))
-		return FALSE;
-	if (g_strcmp0(found, issuer) != 0 && g_strcmp0(found, base) != 0) {
-		g_set_error(error,
-			    MO_ERROR,
-			    MO_ERROR_PROTOCOL,
-			    _("%s names the issuer %s, not %s"),
-			    url,
-			    found != NULL ? found : "(none)",
-			    issuer);
+	obj = mo_json_parse_object(response->body, response->body_len, what, &error_local);
+	if (obj == NULL || !mo_discovery_read(app, obj, base, &found, what, &error_local)) {
+		mo_error_set_protocol(error, g_steal_pointer(&error_local));
 		return FALSE;
 	}
-	if (!mo_discovery_take(obj,
-			       "authorization_endpoint",
-			       &app->authorize_endpoint,
-			       what,
-			       error) ||
-	    !mo_discovery_take(obj, "token_endpoint", &app->token_endpoint, what, error) ||
-	    !mo_discovery_take(obj,
-			       "device_authorization_endpoint",
-			       &app->device_endpoint,
-			       what,
-			       error))
-		return FALSE;
 	g_free(app->issuer);
 	app->issuer = g_steal_pointer(&found);
 	return TRUE;

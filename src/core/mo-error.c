@@ -102,3 +102,24 @@ mo_error_to_exit_code(const GError *error)
 		return MO_EXIT_FAILURE;
 	}
 }
+
+/* A provider's answer we could not use: whatever the parser called it (bad JSON, a wrong
+ * type, an insecure URL), for the user it is the provider's fault, not their input's or
+ * their data's. Takes @cause. */
+void
+mo_error_set_protocol(GError **error, GError *cause)
+{
+	g_set_error_literal(error, MO_ERROR, MO_ERROR_PROTOCOL, cause->message);
+	g_error_free(cause);
+}
+
+/* Text from outside (a provider, a browser, a server) reaches a terminal or a log: no control
+ * characters, so no escape sequences and no forged lines. */
+void
+mo_text_sanitize(gchar *text)
+{
+	for (gchar *p = text; p != NULL && *p != '\0'; p++) {
+		if ((guchar)*p < 0x20 || (guchar)*p == 0x7f)
+			*p = '?';
+	}
+}

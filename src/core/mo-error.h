@@ -55,5 +55,7 @@ MoOAuthErrorCode mo_oauth_error_from_string(const gchar *code);
 const gchar *mo_oauth_error_to_string(MoOAuthErrorCode code);
 gboolean mo_error_needs_reauthorization(const GError *error);
 MoExitCode mo_error_to_exit_code(const GError *error);
+void mo_error_set_protocol(GError **error, GError *cause);
+void mo_text_sanitize(gchar *text);
 
 G_END_DECLS

@@ -11,16 +11,6 @@
 /* Ten years: longer than any access token lives. */
 #define MO_OAUTH_MAX_EXPIRES_IN (10 * 366 * 24 * 3600)
 
-/* The provider's text reaches a terminal: no control characters (escape sequences) from it. */
-static void
-mo_oauth_sanitize(gchar *text)
-{
-	for (gchar *p = text; p != NULL && *p != '\0'; p++) {
-		if ((guchar)*p < 0x20 || (guchar)*p == 0x7f)
-			*p = '?';
-	}
-}
-
 /* Sets @error from an error response: the provider's code and its description verbatim
  * (Microsoft's AADSTS numbers are what users search for). Returns FALSE when the body is
  * not an OAuth2 error at all. */
@@ -37,8 +27,8 @@ mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, G
 	    code == NULL)
 		return FALSE;
 	mo_json_get_string(obj, "error_description", &description, "error response", NULL);
-	mo_oauth_sanitize(code);
-	mo_oauth_sanitize(description);
+	mo_text_sanitize(code);
+	mo_text_sanitize(description);
 	kind = mo_oauth_error_from_string(code);
 	g_set_error(error,
 		    MO_OAUTH_ERROR,

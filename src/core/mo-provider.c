@@ -175,6 +175,17 @@ mo_url_check_endpoint(const gchar *url, GError **error)
 
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
+	/* GUri lets spaces and control characters through; an endpoint has none, and a URL
+	 * that is shown to the user must not carry escape sequences */
+	for (const gchar *p = url; p != NULL && *p != '\0'; p++) {
+		if ((guchar)*p <= 0x20 || (guchar)*p == 0x7f) {
+			g_set_error(error,
+				    MO_ERROR,
+				    MO_ERROR_INVALID_ARGUMENT,
+				    _("An endpoint URL has spaces or control characters"));
+			return FALSE;
+		}
+	}
 	if (url != NULL)
 		uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
 	if (uri == NULL || g_uri_get_host(uri) == NULL || g_uri_get_host(uri)[0] == '\0') {

@@ -749,7 +749,7 @@ test_exchange_invalid_grant(void **state)
 	assert_int_equal(mo_test_server_get_n_requests(server), 1);
 }
 
-/* --- known bugs: not in the main list, run with MO_TEST_KNOWN_BUGS=1 --- */
+/* --- regressions: defects found by these tests, fixed since --- */
 
 /* The redirect URI pasted without its query (the browser had not come back yet, or the
  * query was lost) has no code in it; it is taken as a bare code and sent to the token
@@ -831,8 +831,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_check_pasted_url, check_setup, check_teardown),
 		cmocka_unit_test(test_exchange),
 		cmocka_unit_test(test_exchange_invalid_grant),
-	};
-	const struct CMUnitTest known_bugs[] = {
 		cmocka_unit_test(test_pasted_url_without_query_refused),
 		cmocka_unit_test_setup_teardown(test_check_error_text_sanitized,
 						check_setup,
@@ -841,10 +839,5 @@ main(void)
 
 	mo_test_init();
 	cmocka_set_message_output(CM_OUTPUT_TAP);
-	if (g_getenv("MO_TEST_KNOWN_BUGS") != NULL)
-		return cmocka_run_group_tests_name("unit/authorize (known bugs)",
-						   known_bugs,
-						   NULL,
-						   NULL);
 	return cmocka_run_group_tests_name("unit/authorize", tests, NULL, NULL);
 }

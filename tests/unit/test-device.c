@@ -626,7 +626,7 @@ test_wait_cancelled_while_sleeping(void **state)
 		fail_msg("cancelled after %.2f s", elapsed);
 }
 
-/* --- known bugs: not in the main list, run with MO_TEST_KNOWN_BUGS=1 --- */
+/* --- regressions: defects found by these tests, fixed since --- */
 
 /* verification_uri and verification_uri_complete are printed to the terminal by
  * `mailoauth authorize --flow device`; mo_url_check_endpoint() (g_uri_parse) lets control
@@ -729,8 +729,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wait_cancelled_while_sleeping,
 						poll_setup,
 						poll_teardown),
-	};
-	const struct CMUnitTest known_bugs[] = {
 		cmocka_unit_test(test_parse_uri_with_control_chars),
 		cmocka_unit_test(test_parse_errors_are_protocol_errors),
 		cmocka_unit_test(test_parse_negative_numbers_defaulted),
@@ -738,10 +736,5 @@ main(void)
 
 	mo_test_init();
 	cmocka_set_message_output(CM_OUTPUT_TAP);
-	if (g_getenv("MO_TEST_KNOWN_BUGS") != NULL)
-		return cmocka_run_group_tests_name("unit/device (known bugs)",
-						   known_bugs,
-						   NULL,
-						   NULL);
 	return cmocka_run_group_tests_name("unit/device", tests, NULL, NULL);
 }

@@ -399,7 +399,7 @@ test_http_get_too_large(void **state)
 	mo_assert_error(error, MO_ERROR, MO_ERROR_PROTOCOL);
 }
 
-/* --- known bugs: not in the main list, run with MO_TEST_KNOWN_BUGS=1 --- */
+/* --- regressions: defects found by these tests, fixed since --- */
 
 /* What the provider's document holds is MO_ERROR_PROTOCOL (exit 1), as for token
  * responses: not MO_ERROR_INVALID_DATA ("a stored item or a token file") for garbage or a
@@ -460,8 +460,6 @@ main(void)
 		cmocka_unit_test(test_http_get_refused),
 		cmocka_unit_test(test_http_get_connection_refused),
 		cmocka_unit_test(test_http_get_too_large),
-	};
-	const struct CMUnitTest known_bugs[] = {
 		cmocka_unit_test_setup_teardown(test_discovery_errors_are_protocol_errors,
 						discovery_setup,
 						discovery_teardown),
@@ -469,10 +467,5 @@ main(void)
 
 	mo_test_init();
 	cmocka_set_message_output(CM_OUTPUT_TAP);
-	if (g_getenv("MO_TEST_KNOWN_BUGS") != NULL)
-		return cmocka_run_group_tests_name("unit/discovery (known bugs)",
-						   known_bugs,
-						   NULL,
-						   NULL);
 	return cmocka_run_group_tests_name("unit/discovery", tests, NULL, NULL);
 }
