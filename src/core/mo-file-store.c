@@ -94,6 +94,7 @@ mo_file_store_new(const gchar *path, GError **error)
 	MoFileStore *self;
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *base = NULL;
+	g_autofree gchar *lock_name = NULL;
 
 	if (path == NULL || !g_path_is_absolute(path)) {
 		g_set_error(error,
@@ -107,7 +108,8 @@ mo_file_store_new(const gchar *path, GError **error)
 	self = g_new0(MoFileStore, 1);
 	self->path = g_strdup(path);
 	/* beside the file, so that every process that can rewrite it can also lock it */
-	self->lock_path = g_strdup_printf("%s/.%s.lock", dir, base);
+	lock_name = g_strdup_printf(".%s.lock", base);
+	self->lock_path = g_build_filename(dir, lock_name, NULL);
 	self->parent.account = self->path;
 	self->parent.lock_path = self->lock_path;
 	self->parent.load = mo_file_store_load;

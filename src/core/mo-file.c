@@ -20,9 +20,11 @@ mo_file_read_secret(const gchar *path, gsize max, gsize *len, struct stat *st, G
 {
 	gchar *data;
 	int errsv = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted in its place must not hang the caller (postfix) in open() */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
-	if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+	if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
 		errsv = fd < 0 ? errno : (S_ISREG(st->st_mode) ? errno : EINVAL);
 		if (fd >= 0)
 			close(fd);

@@ -6,6 +6,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mo-error.h"
@@ -24,6 +25,19 @@ mo_lock_path_for_account(const gchar *account)
 	g_autofree gchar *name = g_strdup_printf("%.32s.lock", hash);
 
 	return g_build_filename(g_get_user_runtime_dir(), "mailoauth", name, NULL);
+}
+
+/* A lock file belongs to whoever owns its directory: root refreshing a token file in
+ * postfix's directory must not leave a lock that postfix cannot open later. */
+static void
+mo_lock_give_to_dir_owner(int fd, const gchar *dir)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(dir, &st) != 0)
+		return;
+	if (fchown(fd, st.st_uid, st.st_gid) != 0)
+		g_debug("cannot give the lock file in %s to its directory's owner", dir);
 }
 
 /* Blocks until no other process holds the lock. The holder is bounded by the HTTP
@@ -71,6 +85,7 @@ mo_lock_acquire(const gchar *path, GError **error)
 			    g_strerror(errsv));
 		return NULL;
 	}
+	mo_lock_give_to_dir_owner(fd, dir);
 	lock = g_new0(MoLock, 1);
 	lock->fd = fd;
 	return lock;

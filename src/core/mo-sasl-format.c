@@ -25,7 +25,8 @@ mo_sasl_oauthbearer_response(const gchar *user,
 			     const gchar *token,
 			     gsize *len)
 {
-	GString *out = g_string_new("n,a=");
+	/* no authzid at all when there is no user: "a=" must not be empty (RFC 5801) */
+	GString *out = g_string_new(user[0] != '\0' ? "n,a=" : "n,");
 
 	for (const gchar *p = user; *p != '\0'; p++) {
 		if (*p == ',')

@@ -263,6 +263,14 @@ mo_sasl_resolve_token(const MoSaslCredentials *creds,
 {
 	mo_autosecret gchar *token = NULL;
 
+	/* ^A separates the fields of both mechanisms: the user must not carry one */
+	if (!mo_sasl_token_is_sane(creds->user)) {
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_ARGUMENT,
+			    "the SASL user name is empty or has control characters");
+		return NULL;
+	}
 	*source = mo_sasl_classify(creds->user, creds->password, name);
 	switch (*source) {
 	case MO_SASL_SOURCE_KEYRING:
@@ -310,10 +318,11 @@ mo_sasl_describe_rejection(const gchar *user,
 	case MO_SASL_SOURCE_FILE:
 		return g_strdup_printf("the server rejected the access token from %s for %s%s; "
 				       "the grant may be revoked or for another user: sign in "
-				       "again and replace the file",
+				       "again with \"mailoauth authorize %s\" and replace the file",
 				       name,
 				       user,
-				       said);
+				       said,
+				       user);
 	case MO_SASL_SOURCE_TOKEN:
 	default:
 		return g_strdup_printf("the server rejected the access token given as the "
