@@ -189,17 +189,17 @@ mo_sasl_token_from_file(const gchar *path, GError **error)
 	return g_steal_pointer(&token->access_token);
 }
 
-/* The first line of what "mailoauth token" said, printable only, for the SASL error. */
+/* What "mailoauth token" said on stderr — the error and the command to run next — as one
+ * printable line of bounded length, for the SASL error. */
 static gchar *
-mo_sasl_first_line(const gchar *text)
+mo_sasl_one_line(const gchar *text)
 {
-	g_autofree gchar *copy = g_strdup(text != NULL ? text : "");
-	gchar *eol = strchr(copy, '\n');
+	g_autofree gchar *copy = g_strstrip(g_strndup(text != NULL ? text : "", 1024));
 
-	if (eol != NULL)
-		*eol = '\0';
 	for (gchar *p = copy; *p != '\0'; p++) {
-		if ((guchar)*p < 0x20 || (guchar)*p == 0x7f)
+		if (*p == '\n')
+			*p = ' ';
+		else if ((guchar)*p < 0x20 || (guchar)*p == 0x7f)
 			*p = '?';
 	}
 	return g_steal_pointer(&copy);
@@ -229,7 +229,7 @@ mo_sasl_token_from_keyring(const gchar *account, GError **error)
 			  error))
 		return NULL;
 	if (!g_spawn_check_wait_status(status, NULL) || out == NULL || out[0] == '\0') {
-		line = mo_sasl_first_line(err);
+		line = mo_sasl_one_line(err);
 		g_set_error(error,
 			    MO_ERROR,
 			    MO_ERROR_FAILED,

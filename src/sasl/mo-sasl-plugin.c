@@ -123,9 +123,13 @@ mo_sasl_build_response(MoSaslConn *conn, sasl_client_params_t *params, const gch
 							 &conn->out_len);
 }
 
-/* Step 0: the initial response, with a token from wherever the password says. */
+/* Step 0 (sasl_client_start): everything that can fail on our side — credentials, the
+ * token, a refresh — but no initial response. Clients print the whole failed command on a
+ * refusal (mbsync: "IMAP command 'AUTHENTICATE XOAUTH2 <base64>' returned an error"), so a
+ * token sent as an initial response ends up in their logs; sent as the answer to the
+ * server's empty challenge, it does not. */
 static int
-mo_sasl_step_initial(MoSaslConn *conn,
+mo_sasl_step_prepare(MoSaslConn *conn,
 		     sasl_client_params_t *params,
 		     sasl_interact_t **prompt_need,
 		     sasl_out_params_t *oparams)
@@ -154,7 +158,18 @@ mo_sasl_step_initial(MoSaslConn *conn,
 	return SASL_CONTINUE;
 }
 
-/* Step 1: only a refusal comes here (success ends the exchange at the protocol level). The
+/* Step 1: the server's empty challenge; the answer is the prepared response. */
+static int
+mo_sasl_step_respond(MoSaslConn *conn, sasl_client_params_t *params, unsigned serverinlen)
+{
+	if (serverinlen != 0)
+		return mo_sasl_fail(params,
+				    SASL_BADPROT,
+				    "the server sent a challenge before the client's response");
+	return SASL_CONTINUE;
+}
+
+/* Step 2: only a refusal comes here (success ends the exchange at the protocol level). The
  * server wants one more message before it says NO: an empty one for XOAUTH2, a lone ^A for
  * OAUTHBEARER (RFC 7628 §3.2.3); then the client logs the server's own text. */
 static int
@@ -199,9 +214,15 @@ mo_sasl_mech_step(void *conn_context,
 	*clientoutlen = 0;
 	switch (conn->step) {
 	case 0:
-		result = mo_sasl_step_initial(conn, params, prompt_need, oparams);
-		break;
+		result = mo_sasl_step_prepare(conn, params, prompt_need, oparams);
+		if (result == SASL_CONTINUE)
+			conn->step++;
+		/* nothing to send yet: see mo_sasl_step_prepare */
+		return result;
 	case 1:
+		result = mo_sasl_step_respond(conn, params, serverinlen);
+		break;
+	case 2:
 		result = mo_sasl_step_challenge(conn, params, serverin, serverinlen, oparams);
 		break;
 	default:

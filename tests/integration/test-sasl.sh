@@ -48,6 +48,8 @@ for style in callbacks prompts; do
 		"OAUTHBEARER with $style: exact initial response (RFC 7628, host and port)"
 done
 assert_contains "$OUT" "prompt: password" "prompt clients are asked for the password (as mbsync is)"
+assert_contains "$OUT" "initial-response: none" \
+	"no initial response: the token is not in the command clients print on failure"
 
 # --- the server says no -----------------------------------------------------------------
 

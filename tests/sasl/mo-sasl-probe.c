@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A SASL client as mail programs are, for the tests: it loads the plugins of one directory
  * into the real libsasl2, authenticates once (or --repeat times) with a password read from
- * stdin, and prints what it would send to the server, with ^A shown as "^A". Either postfix's
- * way (callbacks) or mbsync's (interaction prompts).
+ * stdin, and prints what it would send to the server ("initial:" is its first message, sent
+ * as an initial response or after the server's empty challenge), with ^A shown as "^A". Either
+ * postfix's way (callbacks) or mbsync's (interaction prompts).
  *
  *   mo-sasl-probe --dir DIR --mech XOAUTH2|OAUTHBEARER --user USER [--prompts]
  *                 [--challenge JSON] [--repeat N] [--reload] [--maps] < password
@@ -128,6 +129,14 @@ probe_once(void)
 		printf("detail: %s\n", sasl_errdetail(conn));
 		sasl_dispose(&conn);
 		return FALSE;
+	}
+	/* no initial response: the client sends the bare command, the server an empty
+	 * challenge, and the plugin's first message answers it */
+	if (out == NULL && outlen == 0) {
+		sasl_interact_t *interact = NULL;
+		printf("initial-response: none\n");
+		result = sasl_client_step(conn, "", 0, &interact, &out, &outlen);
+		printf("step: %s\n", sasl_errstring(result, NULL, NULL));
 	}
 	probe_print("initial", out, outlen);
 	if (probe.challenge != NULL) {
