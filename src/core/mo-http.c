@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "mo-curl.h"
 #include "mo-error.h"
 #include "mo-http.h"
 #include "mo-json.h"
@@ -12,8 +12,6 @@
 #include "mo-secure.h"
 
 #define MO_HTTP_USER_AGENT "mailoauth/" PACKAGE_VERSION
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CURL, curl_easy_cleanup)
 
 /* application/x-www-form-urlencoded from NULL-terminated key, value pairs. Everything but
  * RFC 3986 unreserved characters is escaped, so a secret holding + & = % arrives intact. */
@@ -64,13 +62,13 @@ mo_http_write_cb(char *data, size_t size, size_t nmemb, void *user_data)
 }
 
 static gint64
-mo_http_get_retry_after(CURL *curl)
+mo_http_get_retry_after(const MoCurl *c, CURL *curl)
 {
 	struct curl_header *header = NULL;
 	gchar *end = NULL;
 	gint64 value;
 
-	if (curl_easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
+	if (c->easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
 		return -1;
 	/* only the delta-seconds form; an HTTP date is rare on token endpoints */
 	value = g_ascii_strtoll(header->value, &end, 10);
@@ -79,45 +77,69 @@ mo_http_get_retry_after(CURL *curl)
 	return value;
 }
 
-static void
-mo_http_init_once(void)
-{
-	static gsize initialized = 0;
-
-	if (g_once_init_enter(&initialized)) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		g_once_init_leave(&initialized, 1);
-	}
-}
-
 static CURL *
-mo_http_new_handle(const gchar *url,
+mo_http_new_handle(const MoCurl *c,
+		   const gchar *url,
 		   const gchar *body,
 		   const MoHttpOptions *options,
 		   GByteArray *buf,
 		   struct curl_slist *headers)
 {
-	CURL *curl = curl_easy_init();
+	CURL *curl = c->easy_init();
 
 	if (curl == NULL)
 		return NULL;
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)options->connect_timeout);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)options->timeout);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, MO_HTTP_USER_AGENT);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	c->easy_setopt(curl, CURLOPT_URL, url);
+	c->easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	c->easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	c->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	c->easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	c->easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	c->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)options->connect_timeout);
+	c->easy_setopt(curl, CURLOPT_TIMEOUT, (long)options->timeout);
+	c->easy_setopt(curl, CURLOPT_USERAGENT, MO_HTTP_USER_AGENT);
+	c->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	if (body != NULL)
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		c->easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	else
-		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, mo_http_write_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, buf);
+		c->easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+	c->easy_setopt(curl, CURLOPT_WRITEFUNCTION, mo_http_write_cb);
+	c->easy_setopt(curl, CURLOPT_WRITEDATA, buf);
 	return curl;
+}
+
+static void
+mo_http_set_curl_error(const MoCurl *c, CURLcode rc, const gchar *url, GError **error)
+{
+	if (rc == CURLE_WRITE_ERROR)
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_PROTOCOL,
+			    _("%s answered with more than %d bytes"),
+			    url,
+			    MO_JSON_MAX_SIZE);
+	else
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_TRANSIENT,
+			    _("Cannot reach %s: %s"),
+			    url,
+			    c->easy_strerror(rc));
+}
+
+static MoHttpResponse *
+mo_http_response_new(const MoCurl *c, CURL *curl, GByteArray *buf)
+{
+	MoHttpResponse *response = g_new0(MoHttpResponse, 1);
+	long status = 0;
+
+	c->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	response->status = (guint)status;
+	response->retry_after = mo_http_get_retry_after(c, curl);
+	response->body_len = buf->len;
+	g_byte_array_append(buf, (const guint8 *)"", 1);
+	response->body = (gchar *)g_byte_array_free(buf, FALSE);
+	return response;
 }
 
 /* One request (POST with @body, else GET), no retries. Network failures are MO_ERROR_TRANSIENT;
@@ -126,51 +148,36 @@ static MoHttpResponse *
 mo_http_perform(const gchar *url, const gchar *body, const MoHttpOptions *options, GError **error)
 {
 	g_autoptr(GByteArray) buf = g_byte_array_new();
-	g_autoptr(CURL) curl = NULL;
 	struct curl_slist *headers = NULL;
 	MoHttpResponse *response;
+	const MoCurl *c;
+	CURL *curl;
 	CURLcode rc;
-	long status = 0;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
 	if (!mo_url_check_endpoint(url, error))
 		return NULL;
-	mo_http_init_once();
-	headers = curl_slist_append(headers, "Accept: application/json");
-	curl = mo_http_new_handle(url, body, options, buf, headers);
+	c = mo_curl_get(error);
+	if (c == NULL)
+		return NULL;
+	headers = c->slist_append(headers, "Accept: application/json");
+	curl = mo_http_new_handle(c, url, body, options, buf, headers);
 	if (curl == NULL) {
-		curl_slist_free_all(headers);
+		c->slist_free_all(headers);
 		g_set_error(error, MO_ERROR, MO_ERROR_FAILED, _("Cannot initialise libcurl"));
 		return NULL;
 	}
-	rc = curl_easy_perform(curl);
-	curl_slist_free_all(headers);
+	rc = c->easy_perform(curl);
+	c->slist_free_all(headers);
 	if (rc != CURLE_OK) {
 		mo_secure_wipe(buf->data, buf->len);
-		if (rc == CURLE_WRITE_ERROR)
-			g_set_error(error,
-				    MO_ERROR,
-				    MO_ERROR_PROTOCOL,
-				    _("%s answered with more than %d bytes"),
-				    url,
-				    MO_JSON_MAX_SIZE);
-		else
-			g_set_error(error,
-				    MO_ERROR,
-				    MO_ERROR_TRANSIENT,
-				    _("Cannot reach %s: %s"),
-				    url,
-				    curl_easy_strerror(rc));
+		mo_http_set_curl_error(c, rc, url, error);
+		c->easy_cleanup(curl);
 		return NULL;
 	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	response = g_new0(MoHttpResponse, 1);
-	response->status = (guint)status;
-	response->retry_after = mo_http_get_retry_after(curl);
-	response->body_len = buf->len;
-	g_byte_array_append(buf, (const guint8 *)"", 1);
-	response->body = (gchar *)g_byte_array_free(g_steal_pointer(&buf), FALSE);
+	response = mo_http_response_new(c, curl, g_steal_pointer(&buf));
+	c->easy_cleanup(curl);
 	return response;
 }
 

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "mo-curl.h"
+#include "mo-error.h"
+
+#ifdef MO_CURL_LAZY
+#include <dlfcn.h>
+
+#define MO_CURL_SONAME "libcurl.so.4"
+
+static MoCurl mo_curl_table;
+static gchar *mo_curl_load_error = NULL;
+
+#define MO_CURL_SYM(field, name)                                                                   \
+	(ok = ok && (*(void **)(&mo_curl_table.field) = dlsym(handle, name)) != NULL)
+
+/* Resolves the table once; the library stays loaded for the life of the process. */
+static gpointer
+mo_curl_load(gpointer data)
+{
+	void *handle = dlopen(MO_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	gboolean ok = handle != NULL;
+
+	MO_CURL_SYM(global_init, "curl_global_init");
+	MO_CURL_SYM(easy_init, "curl_easy_init");
+	MO_CURL_SYM(easy_setopt, "curl_easy_setopt");
+	MO_CURL_SYM(easy_perform, "curl_easy_perform");
+	MO_CURL_SYM(easy_getinfo, "curl_easy_getinfo");
+	MO_CURL_SYM(easy_cleanup, "curl_easy_cleanup");
+	MO_CURL_SYM(easy_strerror, "curl_easy_strerror");
+	MO_CURL_SYM(slist_append, "curl_slist_append");
+	MO_CURL_SYM(slist_free_all, "curl_slist_free_all");
+	MO_CURL_SYM(easy_header, "curl_easy_header");
+	if (!ok) {
+		mo_curl_load_error = g_strdup(dlerror());
+		return NULL;
+	}
+	mo_curl_table.global_init(CURL_GLOBAL_DEFAULT);
+	return &mo_curl_table;
+}
+#else
+static const MoCurl mo_curl_table = {
+	.global_init = curl_global_init,
+	.easy_init = curl_easy_init,
+	.easy_setopt = curl_easy_setopt,
+	.easy_perform = curl_easy_perform,
+	.easy_getinfo = curl_easy_getinfo,
+	.easy_cleanup = curl_easy_cleanup,
+	.easy_strerror = curl_easy_strerror,
+	.slist_append = curl_slist_append,
+	.slist_free_all = curl_slist_free_all,
+	.easy_header = curl_easy_header,
+};
+static const gchar *mo_curl_load_error = NULL;
+
+static gpointer
+mo_curl_load(gpointer data)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return (gpointer)&mo_curl_table;
+}
+#endif
+
+/* libcurl, initialised, on first use. */
+const MoCurl *
+mo_curl_get(GError **error)
+{
+	static GOnce once = G_ONCE_INIT;
+	const MoCurl *curl = g_once(&once, mo_curl_load, NULL);
+
+	if (curl == NULL)
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_FAILED,
+			    _("Cannot load libcurl: %s"),
+			    mo_curl_load_error != NULL ? mo_curl_load_error : "?");
+	return curl;
+}
