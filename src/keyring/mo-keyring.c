@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+/* the D-Bus path API (secret-paths.h): the same calls secret-tool lookup makes, without a
+ * proxy object per item; unchanged since libsecret 0.7 */
+#define SECRET_API_SUBJECT_TO_CHANGE
 #include <libsecret/secret.h>
 #include <string.h>
 
@@ -209,25 +212,28 @@ mo_keyring_search(MoKeyring *keyring, MoKeyringKind kind, const gchar *name, GEr
 	return items;
 }
 
-/* Asks the Secret Service to unlock @item: on a desktop this shows the unlock prompt, bounded
- * by the timeout; headless it is dismissed at once. */
-static gboolean
-mo_keyring_unlock_item(MoKeyring *keyring, SecretItem *item, GError **error)
+/* The secret of the item at @path, unlocking it first if needed: on a desktop that shows
+ * the unlock prompt, bounded by the timeout; headless it is dismissed at once. NULL without
+ * error when the secret is empty, which counts as missing. */
+static gchar *
+mo_keyring_path_get_text(MoKeyring *keyring, const gchar *path, gboolean locked, GError **error)
 {
 	g_autoptr(MoDeadline) deadline = mo_deadline_start(keyring->timeout);
-	g_autolist(GDBusProxy) unlocked = NULL;
-	GList objects = {.data = item};
+	g_autoptr(SecretValue) value = NULL;
+	const gchar *paths[] = {path, NULL};
 	GError *error_local = NULL;
+	const gchar *text;
+	gsize len = 0;
 
-	if (secret_service_unlock_sync(keyring->service,
-				       &objects,
-				       deadline->cancellable,
-				       &unlocked,
-				       &error_local) == 0) {
+	if (locked && secret_service_unlock_dbus_paths_sync(keyring->service,
+							    paths,
+							    deadline->cancellable,
+							    NULL,
+							    &error_local) == 0) {
 		if (error_local != NULL &&
 		    !g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 			mo_keyring_propagate(keyring, error, error_local);
-			return FALSE;
+			return NULL;
 		}
 		g_clear_error(&error_local);
 		g_set_error(error,
@@ -235,32 +241,17 @@ mo_keyring_unlock_item(MoKeyring *keyring, SecretItem *item, GError **error)
 			    MO_ERROR_KEYRING_LOCKED,
 			    _("The keyring is locked; unlock it (e.g. log in to the desktop or "
 			      "open Passwords and Keys) and try again"));
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static gchar *
-mo_keyring_item_get_text(MoKeyring *keyring, SecretItem *item, GError **error)
-{
-	g_autoptr(SecretValue) value = NULL;
-	const gchar *text;
-	gsize len = 0;
-
-	if (secret_item_get_locked(item) && !mo_keyring_unlock_item(keyring, item, error))
 		return NULL;
-	value = secret_item_get_secret(item);
-	if (value == NULL) {
-		g_autoptr(MoDeadline) deadline = mo_deadline_start(keyring->timeout);
-		GError *error_local = NULL;
-		if (!secret_item_load_secret_sync(item, deadline->cancellable, &error_local)) {
-			mo_keyring_propagate(keyring, error, error_local);
-			return NULL;
-		}
-		value = secret_item_get_secret(item);
+	}
+	value = secret_service_get_secret_for_dbus_path_sync(keyring->service,
+							     path,
+							     deadline->cancellable,
+							     &error_local);
+	if (error_local != NULL) {
+		mo_keyring_propagate(keyring, error, error_local);
+		return NULL;
 	}
 	text = value != NULL ? secret_value_get(value, &len) : NULL;
-	/* an empty secret is no secret: treat the item as missing */
 	if (text == NULL || len == 0)
 		return NULL;
 	return g_strndup(text, len);
@@ -295,32 +286,40 @@ mo_keyring_set_not_found(MoKeyringKind kind, const gchar *name, GError **error)
 gchar *
 mo_keyring_lookup(MoKeyring *keyring, MoKeyringKind kind, const gchar *name, GError **error)
 {
-	g_autolist(SecretItem) items = NULL;
+	g_autoptr(MoDeadline) deadline = mo_deadline_start(keyring->timeout);
+	g_autoptr(GHashTable) attrs = mo_keyring_attributes(kind, name);
+	g_auto(GStrv) unlocked = NULL;
+	g_auto(GStrv) locked = NULL;
 	GError *error_local = NULL;
 	gchar *text;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-	items = mo_keyring_search(keyring, kind, name, &error_local);
-	if (error_local != NULL) {
-		g_propagate_error(error, error_local);
+	if (!secret_service_search_for_dbus_paths_sync(keyring->service,
+						       mo_keyring_schema(kind),
+						       attrs,
+						       deadline->cancellable,
+						       &unlocked,
+						       &locked,
+						       &error_local)) {
+		mo_keyring_propagate(keyring, error, error_local);
 		return NULL;
 	}
-	if (items == NULL) {
+	if (unlocked != NULL && unlocked[0] != NULL)
+		text = mo_keyring_path_get_text(keyring, unlocked[0], FALSE, error);
+	else if (locked != NULL && locked[0] != NULL)
+		text = mo_keyring_path_get_text(keyring, locked[0], TRUE, error);
+	else if (mo_keyring_is_locked(keyring, NULL)) {
 		/* a locked collection may hide it */
-		if (mo_keyring_is_locked(keyring, NULL)) {
-			g_set_error(error,
-				    MO_ERROR,
-				    MO_ERROR_KEYRING_LOCKED,
-				    _("The keyring is locked, so “%s” cannot be looked up; unlock "
-				      "it and try again"),
-				    name);
-			return NULL;
-		}
-		mo_keyring_set_not_found(kind, name, error);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_KEYRING_LOCKED,
+			    _("The keyring is locked, so “%s” cannot be looked up; unlock it and "
+			      "try again"),
+			    name);
 		return NULL;
-	}
-	text = mo_keyring_item_get_text(keyring, items->data, error);
+	} else
+		text = NULL;
 	if (text == NULL && (error == NULL || *error == NULL))
 		mo_keyring_set_not_found(kind, name, error);
 	return text;
