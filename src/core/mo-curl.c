@@ -79,3 +79,23 @@ mo_curl_get(GError **error)
 			    mo_curl_load_error != NULL ? mo_curl_load_error : "?");
 	return curl;
 }
+
+static gpointer
+mo_curl_preload_thread(gpointer data)
+{
+	mo_curl_get(NULL);
+	return NULL;
+}
+
+/* Starts loading libcurl in the background, so that it overlaps with the keyring reads
+ * that come before the request; mo_curl_get() then waits for it if it is not done. */
+void
+mo_curl_preload(void)
+{
+	static gsize started = 0;
+
+	if (g_once_init_enter(&started)) {
+		g_thread_unref(g_thread_new("mo-curl-preload", mo_curl_preload_thread, NULL));
+		g_once_init_leave(&started, 1);
+	}
+}

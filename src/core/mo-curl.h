@@ -29,5 +29,6 @@ typedef struct {
 } MoCurl;
 
 const MoCurl *mo_curl_get(GError **error);
+void mo_curl_preload(void);
 
 G_END_DECLS

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mo-curl.h"
 #include "mo-error.h"
 #include "mo-lock.h"
 #include "mo-oauth.h"
@@ -90,6 +91,8 @@ mo_refresh_get_token(MoTokenStore *store,
 	if (!options->force && mo_token_is_fresh(before, mo_refresh_now(), options->margin))
 		return g_steal_pointer(&before);
 
+	/* a request is likely: load libcurl while the lock and the keyring are waited for */
+	mo_curl_preload();
 	lock = mo_lock_acquire(store->lock_path, error);
 	if (lock == NULL)
 		return NULL;
