@@ -6,10 +6,13 @@
  * postfix's way (callbacks) or mbsync's (interaction prompts).
  *
  *   mo-sasl-probe --dir DIR --mech XOAUTH2|OAUTHBEARER --user USER [--prompts]
- *                 [--challenge JSON] [--repeat N] [--reload] [--maps] < password
+ *                 [--challenge JSON] [--repeat N] [--reload] [--maps] [--rss] < password
  *
  * Exit status: 0 when every step went as libsasl2 allows, 1 otherwise, 2 on usage errors.
- * --maps prints the shared objects mapped into the process afterwards. */
+ * --maps prints the shared objects mapped into the process afterwards. --rss prints the
+ * process's VmRSS and VmHWM (from /proc/self/status) after the 10th and after the last
+ * authentication, for the benchmark's memory-growth check (tests/bench):
+ *   rss: after=10 VmRSS=1234 VmHWM=1300   (kB) */
 #include "config.h"
 
 #include <glib.h>
@@ -26,6 +29,7 @@ typedef struct {
 	gboolean prompts;
 	gboolean reload;
 	gboolean maps;
+	gboolean rss;
 	gint repeat;
 	gchar *password;
 } Probe;
@@ -188,6 +192,34 @@ probe_print_maps(void)
 	}
 }
 
+/* One "rss:" line: VmRSS and VmHWM of this process in kB, after @count authentications. */
+static void
+probe_print_rss(guint count)
+{
+	g_autofree gchar *status = NULL;
+	g_auto(GStrv) lines = NULL;
+	const gchar *rss = "?";
+	const gchar *hwm = "?";
+
+	if (g_file_get_contents("/proc/self/status", &status, NULL, NULL))
+		lines = g_strsplit(status, "\n", -1);
+	for (guint i = 0; lines != NULL && lines[i] != NULL; i++) {
+		gchar *value = strchr(lines[i], ':');
+		if (value == NULL)
+			continue;
+		*value++ = '\0';
+		value = g_strstrip(value);
+		if (g_str_has_suffix(value, " kB"))
+			value[strlen(value) - 3] = '\0';
+		if (strcmp(lines[i], "VmRSS") == 0)
+			rss = value;
+		else if (strcmp(lines[i], "VmHWM") == 0)
+			hwm = value;
+	}
+	printf("rss: after=%u VmRSS=%s VmHWM=%s\n", count, rss, hwm);
+	fflush(stdout);
+}
+
 static gboolean
 probe_parse(int argc, char **argv)
 {
@@ -218,6 +250,13 @@ probe_parse(int argc, char **argv)
 		 "sasl_done, then init again",
 		 NULL},
 		{"maps", 0, 0, G_OPTION_ARG_NONE, &probe.maps, "Print mapped libraries", NULL},
+		{"rss",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &probe.rss,
+		 "Print VmRSS/VmHWM after the 10th and the last authentication",
+		 NULL},
 		{NULL},
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(NULL);
@@ -238,6 +277,7 @@ int
 main(int argc, char **argv)
 {
 	gboolean ok = TRUE;
+	guint done = 0;
 
 	if (!probe_parse(argc, argv)) {
 		fprintf(stderr,
@@ -246,10 +286,16 @@ main(int argc, char **argv)
 	}
 	for (guint round = 0; ok && round < (probe.reload ? 2u : 1u); round++) {
 		ok = probe_init();
-		for (gint i = 0; ok && i < probe.repeat; i++)
+		for (gint i = 0; ok && i < probe.repeat; i++) {
 			ok = probe_once();
+			done++;
+			if (probe.rss && done == 10)
+				probe_print_rss(done);
+		}
 		sasl_done();
 	}
+	if (probe.rss)
+		probe_print_rss(done);
 	if (probe.maps)
 		probe_print_maps();
 	g_free(probe_secret);
