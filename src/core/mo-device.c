@@ -118,14 +118,11 @@ mo_device_parse_response(guint status, const gchar *body, gsize body_len, GError
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
 	if (status != 200) {
-		if (mo_http_status_is_transient(status) ||
-		    !mo_oauth_parse_error_response(status, body, body_len, error))
-			g_set_error(error,
-				    MO_ERROR,
-				    mo_http_status_is_transient(status) ? MO_ERROR_TRANSIENT
-									: MO_ERROR_PROTOCOL,
-				    _("The device authorization endpoint answered HTTP %u"),
-				    status);
+		mo_oauth_set_status_error(status,
+					  body,
+					  body_len,
+					  _("The device authorization endpoint"),
+					  error);
 		return NULL;
 	}
 	if (!mo_device_read(device, body, body_len, what, &error_local) ||

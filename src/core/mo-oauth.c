@@ -41,6 +41,33 @@ mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, G
 	return TRUE;
 }
 
+/* A non-200 answer of an OAuth endpoint (@endpoint names it): temporary for 408/429/5xx (worth
+ * trying again), else the server's OAuth2 error when it sent one, else a protocol error. */
+void
+mo_oauth_set_status_error(guint status,
+			  const gchar *body,
+			  gsize body_len,
+			  const gchar *endpoint,
+			  GError **error)
+{
+	if (mo_http_status_is_transient(status)) {
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_TRANSIENT,
+			    _("%s answered HTTP %u"),
+			    endpoint,
+			    status);
+		return;
+	}
+	if (!mo_oauth_parse_error_response(status, body, body_len, error))
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_PROTOCOL,
+			    _("%s answered HTTP %u"),
+			    endpoint,
+			    status);
+}
+
 static gboolean
 mo_oauth_read_expires_in(const MoJson *obj, gint64 now, gint64 *expiry, GError **error)
 {
@@ -75,14 +102,7 @@ mo_oauth_parse_token_response(guint status,
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
 	if (status != 200) {
-		if (mo_http_status_is_transient(status) ||
-		    !mo_oauth_parse_error_response(status, body, body_len, error))
-			g_set_error(error,
-				    MO_ERROR,
-				    mo_http_status_is_transient(status) ? MO_ERROR_TRANSIENT
-									: MO_ERROR_PROTOCOL,
-				    _("The token endpoint answered HTTP %u"),
-				    status);
+		mo_oauth_set_status_error(status, body, body_len, _("The token endpoint"), error);
 		return NULL;
 	}
 	obj = mo_json_parse_object(body, body_len, what, &error_local);

@@ -12,6 +12,11 @@ G_BEGIN_DECLS
 #define MO_OAUTH_MAX_ATTEMPTS	3
 #define MO_OAUTH_MAX_RETRY_WAIT 10
 
+void mo_oauth_set_status_error(guint status,
+			       const gchar *body,
+			       gsize body_len,
+			       const gchar *endpoint,
+			       GError **error);
 MoToken *mo_oauth_parse_token_response(guint status,
 				       const gchar *body,
 				       gsize body_len,
