@@ -17,8 +17,9 @@
 set -u
 # shellcheck source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=../lib/provider.sh
+. "$MO_LIBDIR/provider.sh"
 
-PROVIDER_DIR=${MO_PROVIDER_DIR:-$MO_LIBDIR/../provider}
 # oidc-provider 9 calls crypto.hash: Node 20.12 or later (Debian 12's nodejs is 18).
 # (exit 0 on a skip: meson counts a non-zero exit of a TAP test as a failure, 77 included)
 NODE_VERSION=$(node -p 'process.versions.node' 2>/dev/null)
@@ -44,50 +45,6 @@ learn_secret() {
 }
 
 # --------------------------------------------------------------- provider ----
-
-# start_provider NAME ARGS...: tests/provider/server.mjs with ARGS; sets
-# PV_PID, PV_DIR, ISSUER.  Stopped by PID from the EXIT trap (or stop_provider).
-start_provider() {
-	local name=$1 i
-	shift
-	PV_DIR="$TEST_DIR/provider-$name"
-	mkdir -m 0700 "$PV_DIR" || return 1
-	node "$PROVIDER_DIR/server.mjs" --clients-file "$TEST_DIR/clients.json" \
-		--info-file "$PV_DIR/info.json" --pid-file "$PV_DIR/pid" "$@" 2>"$PV_DIR/log" &
-	PV_PID=$!
-	mo_track_pid "$PV_PID"
-	for ((i = 0; i < 200; i++)); do
-		[ -s "$PV_DIR/info.json" ] && break
-		kill -0 "$PV_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ ! -s "$PV_DIR/info.json" ]; then
-		diag "provider $name did not start:"
-		diag_file "$PV_DIR/log"
-		return 1
-	fi
-	ISSUER=$(json_get "$PV_DIR/info.json" 'd["issuer"]')
-}
-
-stop_provider() {
-	[ -n "${PV_PID:-}" ] || return 0
-	kill "$PV_PID" 2>/dev/null
-	wait "$PV_PID" 2>/dev/null
-	mo_untrack_pid "$PV_PID"
-	PV_PID=
-}
-
-# pv_control JSON: POST /test/control.
-pv_control() {
-	curl -sS --noproxy '*' --max-time 10 --fail -H 'Content-Type: application/json' \
-		-d "$1" -o "$TEST_DIR/control.json" "$ISSUER/test/control"
-}
-
-# pv_stat KEY: token_requests or device_polls.
-pv_stat() {
-	curl -sS --noproxy '*' --max-time 10 --fail -o "$TEST_DIR/stats.json" "$ISSUER/test/stats" &&
-		json_get "$TEST_DIR/stats.json" "d[\"$1\"]"
-}
 
 # introspect NAME TOKEN: POST /token/introspection as Dovecot (Basic auth from
 # a curl config file, the token from a 0600 file); sets INTRO to the answer.

@@ -31,8 +31,9 @@
 set -u
 # shellcheck source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=../lib/provider.sh
+. "$MO_LIBDIR/provider.sh"
 
-PROVIDER_DIR=${MO_PROVIDER_DIR:-$MO_LIBDIR/../provider}
 SASL_DIR=${MAILOAUTH_SASL_DIR:-$MO_LIBDIR/../../build/src/sasl}
 PLUGIN="$SASL_DIR/libmailoauth.so"
 
@@ -73,43 +74,6 @@ learn_secret() {
 }
 
 # ------------------------------------------------------------- provider ----
-
-# start_provider ARGS...: tests/provider/server.mjs; sets PV_PID, PV_DIR, ISSUER.
-start_provider() {
-	local i
-	PV_DIR="$TEST_DIR/provider"
-	mkdir -m 0700 "$PV_DIR" || return 1
-	node "$PROVIDER_DIR/server.mjs" --clients-file "$TEST_DIR/clients.json" \
-		--info-file "$PV_DIR/info.json" --pid-file "$PV_DIR/pid" "$@" 2>"$PV_DIR/log" &
-	PV_PID=$!
-	mo_track_pid "$PV_PID"
-	for ((i = 0; i < 200; i++)); do
-		[ -s "$PV_DIR/info.json" ] && break
-		kill -0 "$PV_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ ! -s "$PV_DIR/info.json" ]; then
-		diag "the provider did not start:"
-		diag_file "$PV_DIR/log"
-		return 1
-	fi
-	ISSUER=$(json_get "$PV_DIR/info.json" 'd["issuer"]')
-}
-
-pv_curl() {
-	curl -sS --noproxy '*' --max-time 10 "$@"
-}
-
-# pv_control JSON: POST /test/control.
-pv_control() {
-	pv_curl --fail -H 'Content-Type: application/json' -d "$1" \
-		-o "$TEST_DIR/control.json" "$ISSUER/test/control"
-}
-
-pv_token_requests() {
-	pv_curl --fail -o "$TEST_DIR/stats.json" "$ISSUER/test/stats" &&
-		json_get "$TEST_DIR/stats.json" 'd["token_requests"]'
-}
 
 # secret_file NAME VALUE: VALUE (no newline) in a 0600 file; prints its path.
 secret_file() {
@@ -318,7 +282,7 @@ sync_one_down() {
 
 # ============================================================ servers ====
 
-start_provider --access-token-ttl "$ACCESS_TTL" --device-interval 1 --quiet ||
+start_provider main --access-token-ttl "$ACCESS_TTL" --device-interval 1 --quiet ||
 	bail_out "cannot start the provider (node $PROVIDER_DIR/server.mjs)"
 ok "the provider runs ($ISSUER, access tokens live ${ACCESS_TTL} s)"
 DOVECOT_SECRET=$(json_get "$TEST_DIR/clients.json" 'd["dovecot"]["client_secret"]')
@@ -460,9 +424,9 @@ if [ -z "$stop_all" ]; then
 	for M in a b c; do
 		ENV=()
 		[ "$M" = b ] && ENV=(MAILOAUTH_CLI="$MAILOAUTH")
-		BEFORE=$(pv_token_requests)
+		BEFORE=$(pv_stat token_requests)
 		sync_one_down "$M" "$M@example.com" "$SASL_DIR" "($M) after the access token expired" "${ENV[@]}"
-		assert_eq "$(pv_token_requests)" $((BEFORE + 1)) "... with exactly one token request (the refresh)"
+		assert_eq "$(pv_stat token_requests)" $((BEFORE + 1)) "... with exactly one token request (the refresh)"
 		if [ "$M" = c ]; then
 			file_tokens "$C_FILE"
 			OLD_RT=$C_RT
