@@ -3,7 +3,8 @@
 #
 # The token lifecycle, narrated. Act 1, against a real OpenID provider (oidc-provider): sign in
 # with the device flow, hand out the cached token, refresh it when it gets close to expiry, force
-# a refresh, show the status. Act 2, for users of sasl-xoauth2: register an app, import a token
+# a refresh, show the status, then let mbsync log in to a private Dovecot through the SASL
+# plugin, which reads the keyring itself. Act 2, for users of sasl-xoauth2: register an app, import a token
 # file, refresh through a local token endpoint. Everything runs against a private keyring and
 # servers on 127.0.0.1; the user's own keyring, $HOME and network are never touched. Tokens and
 # secrets go through files and stdin, never argv or the environment.
@@ -18,6 +19,7 @@ MAILOAUTH="${MAILOAUTH:-$ROOT/build/src/cli/mailoauth}"
 KEYRING_SESSION="$ROOT/tests/lib/keyring-session.sh"
 TOKEN_SERVER="$ROOT/tests/lib/token-server.py"
 PROVIDER_DIR="$ROOT/tests/provider"
+SASL_DIR="$ROOT/build/src/sasl"
 
 ACCOUNT="me@example.com"
 SSO_ACCOUNT="me@example.org"
@@ -209,6 +211,39 @@ step_sso_token_cycle() {
 	"$MAILOAUTH" status "$SSO_ACCOUNT"
 }
 
+# --- act 1b: a SASL login through the plugin ---------------------------------------------
+
+# The test libraries run Dovecot and mbsync; they need TEST_DIR and the PID bookkeeping of
+# tests/lib/common.sh, sourced for its functions only (no TAP output here). A subshell keeps
+# their names (some are the demo's own) and stops Dovecot by its PID on the way out.
+step_sasl_login() (
+	local count
+	trap 'dv_stop >/dev/null 2>&1' EXIT
+	# shellcheck source=../tests/lib/common.sh
+	. "$ROOT/tests/lib/common.sh"
+	# shellcheck source=../tests/lib/dovecot.sh
+	. "$ROOT/tests/lib/dovecot.sh"
+	# shellcheck source=../tests/lib/mbsync.sh
+	. "$ROOT/tests/lib/mbsync.sh"
+	# its own directory: the test libraries' EXIT trap removes TEST_DIR
+	TEST_DIR="$WORK/sasl"
+	mkdir -m 0700 "$TEST_DIR"
+	say "A private Dovecot IMAP server on 127.0.0.1 checks every token with the provider."
+	dv_start "$ISSUER" "$WORK/provider-clients.json" >/dev/null 2>"$WORK/dovecot.err" ||
+		die "Dovecot did not start: $(cat "$WORK/dovecot.err")"
+	dv_put_message "$SSO_ACCOUNT" "Hello from the demo" >/dev/null
+	say "mbsync logs in with XOAUTH2 through mailoauth's SASL plugin, which reads the keyring itself:"
+	mb_config demo XOAUTH2 "$SSO_ACCOUNT" Pass "keyring:"
+	sed -n '/^IMAPAccount/,/^SSLType/p' "$MB_CONF"
+	show "SASL_PATH=build/src/sasl mbsync -a"
+	mb_sync demo "$SASL_DIR" MAILOAUTH_CLI="$MAILOAUTH"
+	grep -E '^(Logging in|Authenticating|Channel|Far:|Near:)' "$OUT" || true
+	[ "$RC" -eq 0 ] || die "mbsync failed: $(cat "$ERR")"
+	count=$(maildir_count "$(mb_inbox demo)")
+	printf '(local INBOX: %s message(s): "%s")\n' "$count" "Hello from the demo"
+	[ "$count" -eq 1 ] || die "expected the message in the local INBOX"
+)
+
 # --- act 2: moving from sasl-xoauth2 token files ------------------------------------------
 
 step_setup() {
@@ -278,6 +313,7 @@ inside() {
 	cd "$WORK"
 	step_authorize
 	step_sso_token_cycle
+	step_sasl_login
 	step_setup
 	step_app_add
 	step_import
