@@ -102,9 +102,13 @@ mo_sasl_make_prompts(sasl_client_params_t *params,
 		     gboolean need_user,
 		     gboolean need_password)
 {
-	sasl_interact_t *prompts = params->utils->malloc(sizeof(sasl_interact_t) * 3);
+	sasl_interact_t *prompts;
 	guint n = 0;
 
+	/* a client without callbacks that cannot take prompts either */
+	if (prompt_need == NULL)
+		return SASL_BADPARAM;
+	prompts = params->utils->malloc(sizeof(sasl_interact_t) * 3);
 	if (prompts == NULL)
 		return SASL_NOMEM;
 	memset(prompts, 0, sizeof(sasl_interact_t) * 3);

@@ -191,7 +191,6 @@ mo_sasl_step_challenge(MoSaslConn *conn,
 	mo_sasl_conn_clear_out(conn);
 	conn->out = g_strdup(conn->mech == MO_MECH_XOAUTH2 ? "" : "\001");
 	conn->out_len = strlen(conn->out);
-	params->utils->log(params->utils->conn, SASL_LOG_FAIL, "mailoauth: %s", message);
 	mo_sasl_fail(params, SASL_FAIL, message);
 	oparams->doneflag = 1;
 	return SASL_CONTINUE;
@@ -215,14 +214,25 @@ mo_sasl_mech_step(void *conn_context,
 	switch (conn->step) {
 	case 0:
 		result = mo_sasl_step_prepare(conn, params, prompt_need, oparams);
-		if (result == SASL_CONTINUE)
-			conn->step++;
-		/* nothing to send yet: see mo_sasl_step_prepare */
-		return result;
+		if (result != SASL_CONTINUE)
+			return result;
+		conn->step++;
+		/* From sasl_client_start (serverin NULL): nothing to send yet. A client that
+		 * started without asking for an initial response (mbsync, when the server lacks
+		 * SASL-IR) comes here with the server's empty challenge: answer it now. */
+		if (serverin == NULL)
+			return SASL_CONTINUE;
+		result = mo_sasl_step_respond(conn, params, serverinlen);
+		break;
 	case 1:
 		result = mo_sasl_step_respond(conn, params, serverinlen);
 		break;
 	case 2:
+		/* after the server's success, some clients (mbsync) step once more with nothing */
+		if (serverinlen == 0) {
+			oparams->doneflag = 1;
+			return SASL_OK;
+		}
 		result = mo_sasl_step_challenge(conn, params, serverin, serverinlen, oparams);
 		break;
 	default:

@@ -51,6 +51,16 @@ assert_contains "$OUT" "prompt: password" "prompt clients are asked for the pass
 assert_contains "$OUT" "initial-response: none" \
 	"no initial response: the token is not in the command clients print on failure"
 
+# --- the server says yes; a client that asks for no initial response ---------------------
+
+probe success "ya29.raw-token" --mech OAUTHBEARER --user "$USER_NAME" --prompts --success
+assert_contains "$OUT" "final: successful result, 0 byte(s)" \
+	"after the server's OK, one more empty step (as mbsync makes) completes the exchange"
+assert_not_contains "$OUT" "rejected" "a successful login is not reported as a rejection"
+probe no-ir "ya29.raw-token" --mech XOAUTH2 --user "$USER_NAME" --prompts --no-ir
+expect_initial "user=$USER_NAME^Aauth=Bearer ya29.raw-token^A^A" \
+	"a client that asks for no initial response gets the token at the server's empty challenge"
+
 # --- the server says no -----------------------------------------------------------------
 
 probe reject-x "ya29.raw-token" --mech XOAUTH2 --user "$USER_NAME" \

@@ -30,6 +30,8 @@ typedef struct {
 	gboolean reload;
 	gboolean maps;
 	gboolean rss;
+	gboolean no_ir;
+	gboolean success;
 	gint repeat;
 	gchar *password;
 } Probe;
@@ -90,6 +92,7 @@ probe_answer_prompts(sasl_interact_t *interact)
 	}
 }
 
+/* --no-ir: like mbsync with a server without SASL-IR, no initial response is asked for. */
 static int
 probe_start(sasl_conn_t *conn, const char **out, unsigned *outlen)
 {
@@ -98,7 +101,26 @@ probe_start(sasl_conn_t *conn, const char **out, unsigned *outlen)
 	int result;
 
 	do {
-		result = sasl_client_start(conn, probe.mech, &interact, out, outlen, &mech);
+		result = sasl_client_start(conn,
+					   probe.mech,
+					   &interact,
+					   probe.no_ir ? NULL : out,
+					   probe.no_ir ? NULL : outlen,
+					   &mech);
+		if (result == SASL_INTERACT)
+			probe_answer_prompts(interact);
+	} while (result == SASL_INTERACT);
+	return result;
+}
+
+static int
+probe_step(sasl_conn_t *conn, const char *in, unsigned inlen, const char **out, unsigned *outlen)
+{
+	sasl_interact_t *interact = NULL;
+	int result;
+
+	do {
+		result = sasl_client_step(conn, in, inlen, &interact, out, outlen);
 		if (result == SASL_INTERACT)
 			probe_answer_prompts(interact);
 	} while (result == SASL_INTERACT);
@@ -137,23 +159,21 @@ probe_once(void)
 	/* no initial response: the client sends the bare command, the server an empty
 	 * challenge, and the plugin's first message answers it */
 	if (out == NULL && outlen == 0) {
-		sasl_interact_t *interact = NULL;
 		printf("initial-response: none\n");
-		result = sasl_client_step(conn, "", 0, &interact, &out, &outlen);
+		result = probe_step(conn, "", 0, &out, &outlen);
 		printf("step: %s\n", sasl_errstring(result, NULL, NULL));
 	}
 	probe_print("initial", out, outlen);
 	if (probe.challenge != NULL) {
-		sasl_interact_t *interact = NULL;
-		result = sasl_client_step(conn,
-					  probe.challenge,
-					  strlen(probe.challenge),
-					  &interact,
-					  &out,
-					  &outlen);
+		result = probe_step(conn, probe.challenge, strlen(probe.challenge), &out, &outlen);
 		printf("step: %s\n", sasl_errstring(result, NULL, NULL));
 		if (result == SASL_CONTINUE || result == SASL_OK)
 			probe_print("response", out, outlen);
+		printf("detail: %s\n", sasl_errdetail(conn));
+	} else if (probe.success) {
+		/* the server said OK; mbsync then steps once more with nothing */
+		result = probe_step(conn, NULL, 0, &out, &outlen);
+		printf("final: %s, %u byte(s)\n", sasl_errstring(result, NULL, NULL), outlen);
 		printf("detail: %s\n", sasl_errdetail(conn));
 	}
 	sasl_dispose(&conn);
@@ -250,6 +270,20 @@ probe_parse(int argc, char **argv)
 		 "sasl_done, then init again",
 		 NULL},
 		{"maps", 0, 0, G_OPTION_ARG_NONE, &probe.maps, "Print mapped libraries", NULL},
+		{"no-ir",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &probe.no_ir,
+		 "Ask for no initial response",
+		 NULL},
+		{"success",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &probe.success,
+		 "Step once more after the server's OK",
+		 NULL},
 		{"rss",
 		 0,
 		 0,
