@@ -8,49 +8,9 @@
 #include <unistd.h>
 
 #include "mo-cli.h"
+#include "mo-file.h"
 #include "mo-json.h"
 #include "mo-secure.h"
-
-/* Reads a token file without following a symlink planted in its place. */
-static gchar *
-mo_import_read_file(const gchar *path, gsize *len, GError **error)
-{
-	struct stat st;
-	gchar *data;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		int errsv = fd < 0 ? errno : EINVAL;
-		if (fd >= 0)
-			close(fd);
-		g_set_error(error,
-			    MO_ERROR,
-			    MO_ERROR_INVALID_DATA,
-			    _("Cannot read the token file %s: %s"),
-			    path,
-			    g_strerror(errsv));
-		return NULL;
-	}
-	if (st.st_size > MO_JSON_MAX_SIZE) {
-		close(fd);
-		g_set_error(error,
-			    MO_ERROR,
-			    MO_ERROR_INVALID_DATA,
-			    _("The token file %s is too large to be one"),
-			    path);
-		return NULL;
-	}
-	data = g_malloc0(st.st_size + 1);
-	*len = 0;
-	while (*len < (gsize)st.st_size) {
-		ssize_t n = read(fd, data + *len, st.st_size - *len);
-		if (n <= 0)
-			break;
-		*len += n;
-	}
-	close(fd);
-	return data;
-}
 
 /* sasl-xoauth2's guide names files token.ADDRESS */
 static gchar *
@@ -75,6 +35,7 @@ mo_import_app(MoKeyring *keyring,
 	      GError **error)
 {
 	g_autoptr(MoApp) app = NULL;
+	g_autoptr(GError) error_local = NULL;
 
 	if (file->client_id == NULL) {
 		g_autoptr(MoApp) existing = NULL;
@@ -92,6 +53,27 @@ mo_import_app(MoKeyring *keyring,
 		}
 		existing = mo_keyring_load_app(keyring, app_name, error);
 		return existing != NULL;
+	}
+	/* an app registered already stays as it is (it may have a tenant, endpoints, other
+	 * accounts): the file's client must be the same one */
+	app = mo_keyring_load_app(keyring, app_name, &error_local);
+	if (app != NULL) {
+		if (g_strcmp0(app->client_id, file->client_id) == 0)
+			return TRUE;
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_ARGUMENT,
+			    _("App %s has client ID %s, but the token file %s was issued to %s; "
+			      "name another app with --app"),
+			    app_name,
+			    app->client_id,
+			    path,
+			    file->client_id);
+		return FALSE;
+	}
+	if (!g_error_matches(error_local, MO_ERROR, MO_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return FALSE;
 	}
 	app = mo_app_new(app_name, MO_PROVIDER_CUSTOM);
 	app->client_id = g_strdup(file->client_id);
@@ -114,9 +96,10 @@ mo_import_run(MoCli *cli, const gchar *path, const gchar *account_opt, const gch
 	mo_autosecret gchar *data = NULL;
 	MoKeyring *keyring;
 	GError *error = NULL;
+	struct stat st;
 	gsize len = 0;
 
-	data = mo_import_read_file(path, &len, &error);
+	data = mo_file_read_secret(path, MO_JSON_MAX_SIZE, &len, &st, &error);
 	if (data == NULL)
 		return mo_cli_fail(cli, NULL, error);
 	file = mo_token_file_parse(data, len, path, &error);

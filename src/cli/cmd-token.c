@@ -7,6 +7,15 @@
 #include "mo-cli.h"
 #include "mo-refresh.h"
 
+static void
+mo_cmd_warn_kept(const gchar *message, gpointer user_data)
+{
+	g_printerr(_("mailoauth: warning: %s; the stored token of %s, still valid for a while, is "
+		     "used meanwhile\n"),
+		   message,
+		   (const gchar *)user_data);
+}
+
 /* Fresh token of @account from the keyring, refreshed (and stored) first if needed. */
 static MoToken *
 mo_cmd_get_token(MoCli *cli,
@@ -19,6 +28,8 @@ mo_cmd_get_token(MoCli *cli,
 		.margin = cli->config.refresh_margin,
 		.force = force,
 		.http = cli->config.http,
+		.warn = mo_cmd_warn_kept,
+		.warn_data = (gpointer)account,
 	};
 	g_autoptr(MoTokenStore) store = NULL;
 	MoKeyring *keyring = mo_cli_get_keyring(cli, error);

@@ -75,8 +75,10 @@ mo_auth_request_new(const MoApp *app,
 	if (!mo_url_check_endpoint(app->authorize_endpoint, error))
 		return NULL;
 	request->verifier = mo_random_urlsafe(MO_PKCE_VERIFIER_BYTES, error);
+	if (request->verifier == NULL)
+		return NULL;
 	request->state = mo_random_urlsafe(MO_STATE_BYTES, error);
-	if (request->verifier == NULL || request->state == NULL)
+	if (request->state == NULL)
 		return NULL;
 	request->redirect_uri = g_strdup(redirect_uri);
 	challenge = mo_pkce_challenge_s256(request->verifier);
@@ -206,7 +208,7 @@ mo_text_is_token_chars(const gchar *text)
 MoRedirect *
 mo_redirect_parse_pasted(const gchar *text, GError **error)
 {
-	g_autofree gchar *line = g_strstrip(g_strdup(text != NULL ? text : ""));
+	mo_autosecret gchar *line = g_strstrip(g_strdup(text != NULL ? text : ""));
 	g_autoptr(MoRedirect) redirect = NULL;
 	const gchar *query = strchr(line, '?');
 	gchar *fragment;

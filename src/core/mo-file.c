@@ -13,27 +13,64 @@
 #include "mo-file.h"
 #include "mo-secure.h"
 
-/* Reads a small file holding secrets: never through a symlink planted in its place, only a
- * regular file, at most @max bytes. The result is NUL-terminated; wipe it when done. */
+/* A regular file, opened for reading without following a symlink planted in its place and
+ * without blocking on a FIFO (postfix would hang in open()). -1 with *errsv set otherwise. */
+static int
+mo_file_open_regular(const gchar *path, struct stat *st, int *errsv)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		*errsv = errno;
+		return -1;
+	}
+	if (fstat(fd, st) != 0)
+		*errsv = errno;
+	else if (!S_ISREG(st->st_mode))
+		*errsv = EINVAL;
+	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		*errsv = errno;
+	else
+		return fd;
+	close(fd);
+	return -1;
+}
+
+static gboolean
+mo_file_read_all(int fd, gchar *data, gsize size, gsize *len)
+{
+	*len = 0;
+	while (*len < size) {
+		ssize_t n = read(fd, data + *len, size - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return FALSE;
+		if (n == 0)
+			break;
+		*len += (gsize)n;
+	}
+	return TRUE;
+}
+
+/* Reads a small file holding secrets: only a regular file, at most @max bytes. The result is
+ * NUL-terminated; wipe it when done. */
 gchar *
 mo_file_read_secret(const gchar *path, gsize max, gsize *len, struct stat *st, GError **error)
 {
-	gchar *data;
+	g_autofree gchar *data = NULL;
 	int errsv = 0;
-	/* O_NONBLOCK: a FIFO planted in its place must not hang the caller (postfix) in open() */
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int fd = mo_file_open_regular(path, st, &errsv);
 
-	if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
-	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-		errsv = fd < 0 ? errno : (S_ISREG(st->st_mode) ? errno : EINVAL);
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
 		g_set_error(error,
 			    MO_ERROR,
 			    MO_ERROR_INVALID_DATA,
 			    _("Cannot read %s: %s"),
 			    path,
-			    errsv == ELOOP ? _("it is a symbolic link") : g_strerror(errsv));
+			    errsv == ELOOP    ? _("it is a symbolic link")
+			    : errsv == EINVAL ? _("it is not a regular file")
+					      : g_strerror(errsv));
 		return NULL;
 	}
 	if ((gsize)st->st_size > max) {
@@ -47,17 +84,20 @@ mo_file_read_secret(const gchar *path, gsize max, gsize *len, struct stat *st, G
 		return NULL;
 	}
 	data = g_malloc0((gsize)st->st_size + 1);
-	*len = 0;
-	while (*len < (gsize)st->st_size) {
-		ssize_t n = read(fd, data + *len, (gsize)st->st_size - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		*len += (gsize)n;
+	if (!mo_file_read_all(fd, data, (gsize)st->st_size, len)) {
+		errsv = errno;
+		close(fd);
+		mo_secure_wipe(data, (gsize)st->st_size);
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("Cannot read %s: %s"),
+			    path,
+			    g_strerror(errsv));
+		return NULL;
 	}
 	close(fd);
-	return data;
+	return g_steal_pointer(&data);
 }
 
 static gboolean

@@ -40,16 +40,10 @@ mo_lock_give_to_dir_owner(int fd, const gchar *dir)
 		g_debug("cannot give the lock file in %s to its directory's owner", dir);
 }
 
-/* Blocks until no other process holds the lock. The holder is bounded by the HTTP
- * timeouts, so this cannot wait forever. flock locks go away when the holder dies. */
-MoLock *
-mo_lock_acquire(const gchar *path, GError **error)
+static int
+mo_lock_open(const gchar *path, const gchar *dir, GError **error)
 {
-	g_autofree gchar *dir = g_path_get_dirname(path);
-	MoLock *lock;
 	int fd;
-
-	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
 	if (g_mkdir_with_parents(dir, 0700) != 0) {
 		int errsv = errno;
@@ -59,7 +53,7 @@ mo_lock_acquire(const gchar *path, GError **error)
 			    _("Cannot create %s: %s"),
 			    dir,
 			    g_strerror(errsv));
-		return NULL;
+		return -1;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -70,25 +64,75 @@ mo_lock_acquire(const gchar *path, GError **error)
 			    _("Cannot open the lock file %s: %s"),
 			    path,
 			    g_strerror(errsv));
-		return NULL;
+		return -1;
 	}
-	while (flock(fd, LOCK_EX) != 0) {
+	mo_lock_give_to_dir_owner(fd, dir);
+	return fd;
+}
+
+/* Tries the lock until @seconds have passed (0: forever), a little less often the longer it
+ * waits. flock locks go away when their holder dies. */
+static gboolean
+mo_lock_wait(int fd, const gchar *path, guint seconds, GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+	gulong pause_us = 2000;
+
+	while (flock(fd, LOCK_EX | (seconds > 0 ? LOCK_NB : 0)) != 0) {
 		int errsv = errno;
 		if (errsv == EINTR)
 			continue;
+		if (errsv != EWOULDBLOCK) {
+			g_set_error(error,
+				    MO_ERROR,
+				    MO_ERROR_FAILED,
+				    _("Cannot lock %s: %s"),
+				    path,
+				    g_strerror(errsv));
+			return FALSE;
+		}
+		if (g_get_monotonic_time() >= deadline) {
+			g_set_error(error,
+				    MO_ERROR,
+				    MO_ERROR_TRANSIENT,
+				    _("Another process has held %s for %u s; try again later"),
+				    path,
+				    seconds);
+			return FALSE;
+		}
+		g_usleep(pause_us);
+		pause_us = MIN(pause_us * 2, 50000);
+	}
+	return TRUE;
+}
+
+/* Waits at most @seconds for the lock (0: as long as it takes). */
+MoLock *
+mo_lock_acquire_within(const gchar *path, guint seconds, GError **error)
+{
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	MoLock *lock;
+	int fd;
+
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+	fd = mo_lock_open(path, dir, error);
+	if (fd < 0)
+		return NULL;
+	if (!mo_lock_wait(fd, path, seconds, error)) {
 		close(fd);
-		g_set_error(error,
-			    MO_ERROR,
-			    MO_ERROR_FAILED,
-			    _("Cannot lock %s: %s"),
-			    path,
-			    g_strerror(errsv));
 		return NULL;
 	}
-	mo_lock_give_to_dir_owner(fd, dir);
 	lock = g_new0(MoLock, 1);
 	lock->fd = fd;
 	return lock;
+}
+
+/* Blocks until no other process holds the lock. */
+MoLock *
+mo_lock_acquire(const gchar *path, GError **error)
+{
+	return mo_lock_acquire_within(path, 0, error);
 }
 
 void

@@ -69,6 +69,24 @@ mo_refresh_from_provider(MoTokenStore *store,
 	return TRUE;
 }
 
+/* How long to wait for another process's refresh: its requests with their retries, and some
+ * slack. Bounded, so that a stuck holder (a suspended "mailoauth refresh") cannot hang every
+ * PassCmd and postfix process behind it. */
+static guint
+mo_refresh_lock_wait(const MoRefreshOptions *options)
+{
+	return options->http.timeout * MO_OAUTH_MAX_ATTEMPTS + 2 * MO_OAUTH_MAX_RETRY_WAIT + 10;
+}
+
+/* A refresh that failed for a passing reason need not fail the caller while the stored token
+ * still works; one that the provider refused (authorize again) must, and so must --force. */
+static gboolean
+mo_refresh_can_keep(const MoToken *token, const MoRefreshOptions *options, const GError *error)
+{
+	return !options->force && g_error_matches(error, MO_ERROR, MO_ERROR_TRANSIENT) &&
+	       mo_token_seconds_left(token, mo_refresh_now()) >= MO_REFRESH_KEEP_MIN_LEFT;
+}
+
 /* Returns a token with more than options->margin seconds left, refreshing it if needed.
  * The fast path reads the store once and takes no lock. */
 MoToken *
@@ -80,6 +98,7 @@ mo_refresh_get_token(MoTokenStore *store,
 	g_autoptr(MoToken) before = NULL;
 	g_autoptr(MoToken) token = NULL;
 	g_autoptr(MoLock) lock = NULL;
+	g_autoptr(GError) error_local = NULL;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
@@ -93,7 +112,7 @@ mo_refresh_get_token(MoTokenStore *store,
 
 	/* a request is likely: load libcurl while the lock and the keyring are waited for */
 	mo_curl_preload();
-	lock = mo_lock_acquire(store->lock_path, error);
+	lock = mo_lock_acquire_within(store->lock_path, mo_refresh_lock_wait(options), error);
 	if (lock == NULL)
 		return NULL;
 	token = store->load(store, error);
@@ -104,8 +123,15 @@ mo_refresh_get_token(MoTokenStore *store,
 	if (mo_refresh_was_done_meanwhile(before, token) &&
 	    mo_token_seconds_left(token, mo_refresh_now()) > 0)
 		return g_steal_pointer(&token);
-	if (!mo_refresh_from_provider(store, token, options, error))
-		return NULL;
+	if (!mo_refresh_from_provider(store, token, options, &error_local)) {
+		if (!mo_refresh_can_keep(token, options, error_local)) {
+			g_propagate_error(error, g_steal_pointer(&error_local));
+			return NULL;
+		}
+		if (options->warn != NULL)
+			options->warn(error_local->message, options->warn_data);
+		return g_steal_pointer(&token);
+	}
 	if (refreshed != NULL)
 		*refreshed = TRUE;
 	return g_steal_pointer(&token);

@@ -22,7 +22,14 @@ typedef struct {
 	gint64 margin;	/* seconds of validity below which the token is refreshed */
 	gboolean force; /* refresh even when fresh */
 	MoHttpOptions http;
+	/* told when a refresh failed for now but the stored token, still valid, is returned */
+	void (*warn)(const gchar *message, gpointer user_data);
+	gpointer warn_data;
 } MoRefreshOptions;
+
+/* A token with at least this many seconds left is still handed out when a refresh fails
+ * for a passing reason (network, 5xx): better than failing the mail program now. */
+#define MO_REFRESH_KEEP_MIN_LEFT 60
 
 MoToken *mo_refresh_get_token(MoTokenStore *store,
 			      const MoRefreshOptions *options,

@@ -240,6 +240,16 @@ test_force_attempts_refresh(void **state)
 }
 
 static void
+record_warning(const gchar *message, gpointer user_data)
+{
+	gchar **slot = user_data;
+
+	g_free(*slot);
+	*slot = g_strdup(message);
+}
+
+/* Too little left to be of use: the failure is the caller's to see. */
+static void
 test_stale_token_attempts_refresh(void **state)
 {
 	gint fd = -1;
@@ -250,11 +260,39 @@ test_stale_token_attempts_refresh(void **state)
 	g_autoptr(MoToken) token = NULL;
 	gboolean refreshed = TRUE;
 
-	fake_store_add(self, "stale-a", "r", MO_DEFAULT_REFRESH_MARGIN);
+	fake_store_add(self, "stale-a", "r", MO_REFRESH_KEEP_MIN_LEFT - 10);
 	token = mo_refresh_get_token(&self->store, &options, &refreshed, &error);
 	close(fd);
 	assert_null(token);
 	assert_failed_refresh_left_store_alone(self, error, refreshed);
+}
+
+/* A refresh that fails for a passing reason while the stored token still has minutes left:
+ * that token is handed out (mbsync works on), with a warning, and nothing is stored. */
+static void
+test_stale_but_valid_token_kept_on_transient_failure(void **state)
+{
+	gint fd = -1;
+	g_autofree gchar *url = refusing_url(&fd);
+	g_autoptr(FakeStore) self = fake_store_new(url);
+	MoRefreshOptions options = options_new(FALSE);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MoToken) token = NULL;
+	g_autofree gchar *warning = NULL;
+	gboolean refreshed = TRUE;
+
+	options.warn = record_warning;
+	options.warn_data = &warning;
+	fake_store_add(self, "stale-a", "r", MO_DEFAULT_REFRESH_MARGIN);
+	token = mo_refresh_get_token(&self->store, &options, &refreshed, &error);
+	close(fd);
+	mo_assert_no_error(error);
+	assert_non_null(token);
+	assert_string_equal(token->access_token, "stale-a");
+	assert_false(refreshed);
+	assert_int_equal(self->n_save, 0);
+	assert_non_null(warning);
+	mo_assert_str_contains(warning, TEST_ACCOUNT);
 }
 
 static void
@@ -479,6 +517,7 @@ main(void)
 		cmocka_unit_test(test_margin_is_used),
 		cmocka_unit_test(test_force_attempts_refresh),
 		cmocka_unit_test(test_stale_token_attempts_refresh),
+		cmocka_unit_test(test_stale_but_valid_token_kept_on_transient_failure),
 		cmocka_unit_test(test_refreshed_meanwhile),
 		cmocka_unit_test(test_forced_refreshed_meanwhile),
 		cmocka_unit_test(test_refresh_stores_rotated_token),
