@@ -319,6 +319,7 @@ mo_authorize_main(MoCli *cli, const gchar *account, MoAuthorizeOptions *opts)
 {
 	g_autoptr(MoApp) app = NULL;
 	g_autoptr(MoToken) token = NULL;
+	g_autoptr(MoLock) lock = NULL;
 	g_autofree gchar *scope = NULL;
 	g_autofree gchar *until = NULL;
 	gboolean app_is_new = FALSE;
@@ -335,14 +336,15 @@ mo_authorize_main(MoCli *cli, const gchar *account, MoAuthorizeOptions *opts)
 	    (scope = mo_authorize_scope(app, opts, &error)) == NULL)
 		return mo_cli_fail(cli, NULL, error);
 	token = mo_authorize_run_flow(cli, account, app, flow, scope, opts, &error);
-	if (token == NULL || !mo_authorize_store(keyring,
-						 account,
-						 app,
-						 app_is_new,
-						 token,
-						 scope,
-						 opts->user,
-						 &error))
+	if (token == NULL || (lock = mo_cli_lock_account(cli, account, &error)) == NULL ||
+	    !mo_authorize_store(keyring,
+				account,
+				app,
+				app_is_new,
+				token,
+				scope,
+				opts->user,
+				&error))
 		return mo_cli_fail(cli, NULL, error);
 	until = mo_cli_format_time(token->expiry, g_get_real_time() / G_USEC_PER_SEC);
 	g_printerr(_("Signed in: %s (app %s); access token valid until %s.\n"),

@@ -8,6 +8,7 @@
 int
 mo_cmd_forget(MoCli *cli, int argc, char **argv)
 {
+	g_autoptr(MoLock) lock = NULL;
 	MoKeyring *keyring;
 	GError *error = NULL;
 
@@ -23,7 +24,8 @@ mo_cmd_forget(MoCli *cli, int argc, char **argv)
 			  &error))
 		return mo_cli_fail(cli, NULL, error);
 	keyring = mo_cli_get_keyring(cli, &error);
-	if (keyring == NULL || !mo_keyring_delete(keyring, MO_KEYRING_ACCOUNT, argv[1], &error))
+	if (keyring == NULL || (lock = mo_cli_lock_account(cli, argv[1], &error)) == NULL ||
+	    !mo_keyring_delete(keyring, MO_KEYRING_ACCOUNT, argv[1], &error))
 		return mo_cli_fail(cli, argv[1], error);
 	g_printerr(_("Removed %s from the keyring.\n"), argv[1]);
 	return MO_EXIT_OK;

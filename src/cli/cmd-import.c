@@ -91,6 +91,7 @@ mo_import_run(MoCli *cli, const gchar *path, const gchar *account_opt, const gch
 {
 	g_autoptr(MoTokenFile) file = NULL;
 	g_autoptr(MoAccount) account = NULL;
+	g_autoptr(MoLock) lock = NULL;
 	g_autofree gchar *name = NULL;
 	g_autofree gchar *until = NULL;
 	mo_autosecret gchar *data = NULL;
@@ -123,7 +124,8 @@ mo_import_run(MoCli *cli, const gchar *path, const gchar *account_opt, const gch
 	account->app = g_strdup(app_opt != NULL ? app_opt : name);
 	mo_token_free(account->token);
 	account->token = mo_token_copy(file->token);
-	if (!mo_keyring_save_account(keyring, account, &error))
+	lock = mo_cli_lock_account(cli, name, &error);
+	if (lock == NULL || !mo_keyring_save_account(keyring, account, &error))
 		return mo_cli_fail(cli, name, error);
 
 	until = mo_cli_format_time(account->token->expiry, g_get_real_time() / G_USEC_PER_SEC);

@@ -8,9 +8,21 @@
 #include <unistd.h>
 
 #include "mo-cli.h"
+#include "mo-lock.h"
 #include "mo-secure.h"
 
 #define MO_CLI_SECRET_MAX 4096
+
+/* The account's refresh lock, for commands that replace or delete its item: a refresh in
+ * flight would otherwise write the old grant back over it. Bounded like a refresh's wait. */
+MoLock *
+mo_cli_lock_account(MoCli *cli, const gchar *name, GError **error)
+{
+	g_autofree gchar *path = mo_lock_path_for_account(name);
+	guint wait = cli->config.http.timeout * 3 + 30;
+
+	return mo_lock_acquire_within(path, wait, error);
+}
 
 MoKeyring *
 mo_cli_get_keyring(MoCli *cli, GError **error)

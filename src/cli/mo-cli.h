@@ -6,6 +6,7 @@
 #include "mo-config.h"
 #include "mo-error.h"
 #include "mo-keyring.h"
+#include "mo-lock.h"
 
 G_BEGIN_DECLS
 
@@ -19,6 +20,7 @@ typedef struct {
 typedef int (*MoCliCommandFunc)(MoCli *cli, int argc, char **argv);
 
 MoKeyring *mo_cli_get_keyring(MoCli *cli, GError **error);
+MoLock *mo_cli_lock_account(MoCli *cli, const gchar *name, GError **error);
 gboolean mo_cli_parse(MoCli *cli,
 		      const gchar *params,
 		      const gchar *summary,

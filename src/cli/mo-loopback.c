@@ -107,6 +107,7 @@ mo_loopback_read_target(int fd, gint64 deadline)
 	gchar buf[MO_LOOPBACK_REQUEST_MAX + 1];
 	gsize len = 0;
 	g_auto(GStrv) parts = NULL;
+	gchar *target = NULL;
 	gchar *eol;
 
 	deadline = MIN(deadline, g_get_monotonic_time() + MO_LOOPBACK_READ_TIMEOUT_MS * 1000);
@@ -133,10 +134,13 @@ mo_loopback_read_target(int fd, gint64 deadline)
 	*eol = '\0';
 	parts = g_strsplit(buf, " ", 4);
 	mo_secure_wipe(buf, sizeof(buf));
-	if (g_strv_length(parts) != 3 || g_strcmp0(parts[0], "GET") != 0 ||
-	    !g_str_has_prefix(parts[2], "HTTP/1."))
-		return NULL;
-	return g_strdup(parts[1]);
+	if (g_strv_length(parts) == 3 && g_strcmp0(parts[0], "GET") == 0 &&
+	    g_str_has_prefix(parts[2], "HTTP/1."))
+		target = g_strdup(parts[1]);
+	/* the target holds the authorization code */
+	for (guint i = 0; parts[i] != NULL; i++)
+		mo_secure_wipe(parts[i], strlen(parts[i]));
+	return target;
 }
 
 /* One connection: the redirect if it is the one we wait for; NULL (and an answer to the

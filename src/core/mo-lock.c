@@ -16,6 +16,22 @@ struct _MoLock {
 	int fd;
 };
 
+/* The user's runtime directory, the same for every process of the user: a cron job without
+ * XDG_RUNTIME_DIR must lock where the desktop session's mbsync does, or both would refresh
+ * with the same refresh token. */
+static gchar *
+mo_lock_runtime_dir(void)
+{
+	g_autofree gchar *run = g_strdup_printf("/run/user/%u", (guint)getuid());
+	struct stat st;
+
+	if (g_getenv("XDG_RUNTIME_DIR") != NULL)
+		return g_strdup(g_get_user_runtime_dir());
+	if (stat(run, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid())
+		return g_steal_pointer(&run);
+	return g_strdup(g_get_user_runtime_dir());
+}
+
 /* One lock file per account in the user's runtime directory. The name is a hash so that
  * any account name makes a safe file name. */
 gchar *
@@ -23,8 +39,9 @@ mo_lock_path_for_account(const gchar *account)
 {
 	g_autofree gchar *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, account, -1);
 	g_autofree gchar *name = g_strdup_printf("%.32s.lock", hash);
+	g_autofree gchar *dir = mo_lock_runtime_dir();
 
-	return g_build_filename(g_get_user_runtime_dir(), "mailoauth", name, NULL);
+	return g_build_filename(dir, "mailoauth", name, NULL);
 }
 
 /* A lock file belongs to whoever owns its directory: root refreshing a token file in
