@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -172,12 +173,32 @@ mo_cli_read_line(int fd, gchar *buf, gsize size)
 	return TRUE;
 }
 
+static volatile sig_atomic_t mo_cli_interrupted = 0;
+
+static void
+mo_cli_on_sigint(int signum)
+{
+	mo_cli_interrupted = 1;
+}
+
+/* Ctrl-C at a prompt interrupts read() (no SA_RESTART), so the terminal can be restored
+ * and the command end as cancelled (exit 130). */
+static void
+mo_cli_catch_sigint(struct sigaction *old_action)
+{
+	struct sigaction sa = {.sa_handler = mo_cli_on_sigint};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, old_action);
+}
+
 /* A line typed or piped in, at most @max bytes; @echo FALSE hides it on a terminal. */
 static gchar *
 mo_cli_read_input(const gchar *prompt, gsize max, gboolean echo, GError **error)
 {
 	g_autofree gchar *buf = g_malloc0(max + 1);
 	struct termios saved, quiet;
+	struct sigaction old_action;
 	gboolean tty = isatty(STDIN_FILENO);
 	gboolean ok;
 	gchar *line;
@@ -190,11 +211,19 @@ mo_cli_read_input(const gchar *prompt, gsize max, gboolean echo, GError **error)
 			quiet.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	}
+	mo_cli_catch_sigint(&old_action);
 	ok = mo_cli_read_line(STDIN_FILENO, buf, max + 1);
+	sigaction(SIGINT, &old_action, NULL);
 	if (tty) {
+		/* also after Ctrl-C: never leave the terminal without echo */
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
 		if (!echo)
 			g_printerr("\n");
+	}
+	if (mo_cli_interrupted) {
+		mo_secure_wipe(buf, max + 1);
+		g_set_error(error, MO_ERROR, MO_ERROR_CANCELLED, _("Cancelled"));
+		return NULL;
 	}
 	if (!ok || buf[0] == '\0') {
 		mo_secure_wipe(buf, max + 1);
