@@ -156,6 +156,14 @@ setup_servers_and_accounts() {
 
 # ------------------------------------------------- 1. cached token ----
 
+# callgrind_ir OUT CMD...: instructions CMD executes (callgrind's "Collected"), its output discarded.
+callgrind_ir() {
+	local out=$1
+	shift
+	valgrind --tool=callgrind --callgrind-out-file="$out.out" "$@" >/dev/null 2>"$out.log" &&
+		sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.log" | tail -n 1
+}
+
 section_cached() {
 	local s=1-cached hfo="$TEST_DIR/cached.tsv" mo_cmd st_cmd py_cmd backend
 	local mo_med st_med py_med ratio pyratio i rss_mo rss_st rss_py diff v1 v2
@@ -227,12 +235,16 @@ EOF
 	rss_py=$("${LIB[@]}" median "$TEST_DIR/rss.py")
 	diff=$(calc %d "$rss_mo - $rss_st")
 
+	# The verdict takes the interleaved ratio: both commands timed under the same conditions,
+	# pair by pair. hyperfine runs all of one command before the other, so a burst of outside
+	# load on a 2-core machine lands on one side only (seen: 1.37x in hyperfine while the
+	# interleaved ratio was 1.003x and the instruction counts equal).
 	v1=fail
-	le "$ratio" "$GOAL_WALL_RATIO" && v1=pass
+	le "$il_ratio" "$GOAL_WALL_RATIO" && v1=pass
 	v2=fail
 	le "$diff" "$GOAL_RSS_KIB" && v2=pass
-	printf '| Cached token: wall time ≤ %s× `secret-tool lookup` | %s ms | %s ms | %s× (interleaved check: %s×) | %s |\n' \
-		"$GOAL_WALL_RATIO" "$mo_med" "$st_med" "$ratio" "$il_ratio" "$(verdict $v1)" >>"$MD/0-summary.md"
+	printf '| Cached token: wall time ≤ %s× `secret-tool lookup` (interleaved pairs) | %s ms | %s ms | %s× (hyperfine, one after the other: %s×) | %s |\n' \
+		"$GOAL_WALL_RATIO" "$il_mo" "$il_st" "$il_ratio" "$ratio" "$(verdict $v1)" >>"$MD/0-summary.md"
 	printf '| Cached token: peak RSS ≤ `secret-tool lookup` + %d KiB | %s KiB | %s KiB | %+d KiB | %s |\n' \
 		"$GOAL_RSS_KIB" "$rss_mo" "$rss_st" "$diff" "$(verdict $v2)" >>"$MD/0-summary.md"
 
@@ -262,13 +274,23 @@ EOF
 			"$(calc %.2f "$(hf_get "$hfo" $name 2) / $st_med")" "$rss" \
 			"$(calc %d "$rss - $rss_st")" | md $s
 	done
+	# Instructions executed: repeatable whatever the machine is doing, unlike wall time.
+	local ir_mo ir_st
+	ir_mo=$(callgrind_ir "$RAW/callgrind-mailoauth" "$MAILOAUTH" token "$ACCOUNT")
+	ir_st=$(callgrind_ir "$RAW/callgrind-secret-tool" secret-tool lookup "${SCHEMA_ARGS[@]}" "$ACCOUNT")
+	md $s <<EOF
+
+CPU work, counted rather than timed (\`valgrind --tool=callgrind\`, instructions executed by the
+whole process, libraries included; the same for the same binaries whatever else runs):
+mailoauth $ir_mo, secret-tool $ir_st: $(calc %.3f "$ir_mo / $ir_st")×.
+EOF
 	md $s <<EOF
 
 Interleaved check, against bursts of outside load (hyperfine runs all of one command, then all of
 the next): $RUNS pairs A B, B A, … timed from spawn to exit by \`benchlib.py interleave\` —
 mailoauth $il_mo ms, secret-tool $il_st ms (medians), median of the pairwise ratios ${il_ratio}×.
 
-Goals: wall ≤ ${GOAL_WALL_RATIO}× secret-tool — $(verdict $v1) (hyperfine: ${ratio}×, $(calc %+.2f "$mo_med - $st_med") ms);
+Goals: wall ≤ ${GOAL_WALL_RATIO}× secret-tool — $(verdict $v1) (interleaved: ${il_ratio}×; hyperfine: ${ratio}×, $(calc %+.2f "$mo_med - $st_med") ms);
 peak RSS ≤ secret-tool + 1 MiB — $(verdict $v2) ($(calc %+d "$diff") KiB). What Python helpers pay:
 ${pyratio}× secret-tool.
 EOF
