@@ -9,6 +9,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "mo-test.h"
+
 /* requests larger than this are not what the code under test sends */
 #define MO_TEST_SERVER_MAX_REQUEST (64 * 1024)
 #define MO_TEST_SERVER_IO_TIMEOUT  5
@@ -256,4 +258,24 @@ mo_test_server_free(MoTestServer *server)
 	g_string_free(server->response, TRUE);
 	g_mutex_clear(&server->mutex);
 	g_free(server);
+}
+
+/* The form-urlencoded body of request @index, decoded into a table (name → value). */
+GHashTable *
+mo_test_server_dup_form(MoTestServer *server, guint index)
+{
+	g_autofree gchar *body = mo_test_server_dup_body(server, index);
+	g_auto(GStrv) fields = NULL;
+	GHashTable *form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+	assert_non_null(body);
+	fields = g_strsplit(body, "&", -1);
+	for (guint i = 0; fields[i] != NULL; i++) {
+		g_auto(GStrv) kv = g_strsplit(fields[i], "=", 2);
+		assert_int_equal(g_strv_length(kv), 2);
+		g_hash_table_insert(form,
+				    g_uri_unescape_string(kv[0], NULL),
+				    g_uri_unescape_string(kv[1], NULL));
+	}
+	return form;
 }

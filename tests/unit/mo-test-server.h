@@ -22,6 +22,7 @@ guint mo_test_server_get_n_requests(MoTestServer *server);
 guint mo_test_server_get_n_connections(MoTestServer *server);
 gchar *mo_test_server_dup_request(MoTestServer *server, guint index);
 gchar *mo_test_server_dup_body(MoTestServer *server, guint index);
+GHashTable *mo_test_server_dup_form(MoTestServer *server, guint index);
 gint64 mo_test_server_get_request_time(MoTestServer *server, guint index);
 void mo_test_server_free(MoTestServer *server);
 

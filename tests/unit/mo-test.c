@@ -82,3 +82,25 @@ mo_test_refusing_socket_new(guint16 *port)
 	*port = ntohs(addr.sin_port);
 	return fd;
 }
+
+static gint
+mo_test_compare_names(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+/* The names in @dir, sorted and joined with ' ': shows a temporary file left behind. */
+gchar *
+mo_test_list_dir(const gchar *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const gchar *name;
+
+	assert_non_null(d);
+	while ((name = g_dir_read_name(d)) != NULL)
+		g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, mo_test_compare_names);
+	g_ptr_array_add(names, NULL);
+	return g_strjoinv(" ", (gchar **)names->pdata);
+}

@@ -72,6 +72,7 @@ G_BEGIN_DECLS
 void mo_test_init(void);
 
 gchar *mo_test_make_tmpdir(void);
+gchar *mo_test_list_dir(const gchar *dir);
 void mo_test_rm_rf(const gchar *path);
 void mo_test_write_file(const gchar *path, const gchar *contents);
 gint64 mo_test_now(void);

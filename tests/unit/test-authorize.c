@@ -673,25 +673,6 @@ test_check_pasted_url(void **state)
 
 /* --- the code exchange --- */
 
-static GHashTable *
-request_form(MoTestServer *server, guint index)
-{
-	g_autofree gchar *body = mo_test_server_dup_body(server, index);
-	g_auto(GStrv) fields = NULL;
-	GHashTable *form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-
-	assert_non_null(body);
-	fields = g_strsplit(body, "&", -1);
-	for (guint i = 0; fields[i] != NULL; i++) {
-		g_auto(GStrv) kv = g_strsplit(fields[i], "=", 2);
-		assert_int_equal(g_strv_length(kv), 2);
-		g_hash_table_insert(form,
-				    g_uri_unescape_string(kv[0], NULL),
-				    g_uri_unescape_string(kv[1], NULL));
-	}
-	return form;
-}
-
 static void
 test_exchange(void **state)
 {
@@ -716,7 +697,7 @@ test_exchange(void **state)
 	assert_string_equal(token->refresh_token, "r");
 
 	assert_int_equal(mo_test_server_get_n_requests(server), 1);
-	form = request_form(server, 0);
+	form = mo_test_server_dup_form(server, 0);
 	assert_int_equal(g_hash_table_size(form), 5);
 	assert_string_equal(g_hash_table_lookup(form, "grant_type"), "authorization_code");
 	assert_string_equal(g_hash_table_lookup(form, "code"), "4/0A+b&c=");

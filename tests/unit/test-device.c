@@ -334,25 +334,6 @@ app_new(const gchar *token_endpoint, const gchar *device_endpoint)
 	return app;
 }
 
-static GHashTable *
-request_form(MoTestServer *server, guint index)
-{
-	g_autofree gchar *body = mo_test_server_dup_body(server, index);
-	g_auto(GStrv) fields = NULL;
-	GHashTable *form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-
-	assert_non_null(body);
-	fields = g_strsplit(body, "&", -1);
-	for (guint i = 0; fields[i] != NULL; i++) {
-		g_auto(GStrv) kv = g_strsplit(fields[i], "=", 2);
-		assert_int_equal(g_strv_length(kv), 2);
-		g_hash_table_insert(form,
-				    g_uri_unescape_string(kv[0], NULL),
-				    g_uri_unescape_string(kv[1], NULL));
-	}
-	return form;
-}
-
 static void
 test_start(void **state)
 {
@@ -379,7 +360,7 @@ test_start(void **state)
 	assert_int_equal(mo_test_server_get_n_requests(server), 1);
 	req = mo_test_server_dup_request(server, 0);
 	assert_true(g_str_has_prefix(req, "POST /devicecode HTTP/1.1\r\n"));
-	form = request_form(server, 0);
+	form = mo_test_server_dup_form(server, 0);
 	assert_int_equal(g_hash_table_size(form), 2);
 	assert_string_equal(g_hash_table_lookup(form, "scope"),
 			    "https://outlook.office.com/IMAP.AccessAsUser.All offline_access");
@@ -503,7 +484,7 @@ test_wait_pending_slow_down_success(void **state)
 
 	/* every poll is the same device_code grant */
 	for (guint i = 0; i < 3; i++) {
-		g_autoptr(GHashTable) form = request_form(fx->server, i);
+		g_autoptr(GHashTable) form = mo_test_server_dup_form(fx->server, i);
 		assert_int_equal(g_hash_table_size(form), 3);
 		assert_string_equal(g_hash_table_lookup(form, "grant_type"), DEVICE_GRANT_TYPE);
 		assert_string_equal(g_hash_table_lookup(form, "device_code"), "dev+code/=");

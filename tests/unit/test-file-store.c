@@ -37,28 +37,6 @@ fixture_free(Fixture *fx)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Fixture, fixture_free)
 
-static gint
-compare_names(gconstpointer a, gconstpointer b)
-{
-	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
-}
-
-/* The names in @dir, sorted and joined with ' ': shows a temporary file left behind. */
-static gchar *
-list_dir(const gchar *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-	const gchar *name;
-
-	assert_non_null(d);
-	while ((name = g_dir_read_name(d)) != NULL)
-		g_ptr_array_add(names, g_strdup(name));
-	g_ptr_array_sort(names, compare_names);
-	g_ptr_array_add(names, NULL);
-	return g_strjoinv(" ", (gchar **)names->pdata);
-}
-
 static gchar *
 read_text(const gchar *path)
 {
@@ -192,26 +170,6 @@ get_token(const gchar *path, gboolean *refreshed, GError **error)
 	return mo_refresh_get_token(store, &options, refreshed, error);
 }
 
-/* The form fields of request @index as a table. */
-static GHashTable *
-request_form(MoTestServer *server, guint index)
-{
-	g_autofree gchar *body = mo_test_server_dup_body(server, index);
-	g_auto(GStrv) fields = NULL;
-	GHashTable *form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-
-	assert_non_null(body);
-	fields = g_strsplit(body, "&", -1);
-	for (guint i = 0; fields[i] != NULL; i++) {
-		g_auto(GStrv) kv = g_strsplit(fields[i], "=", 2);
-		assert_int_equal(g_strv_length(kv), 2);
-		g_hash_table_insert(form,
-				    g_uri_unescape_string(kv[0], NULL),
-				    g_uri_unescape_string(kv[1], NULL));
-	}
-	return form;
-}
-
 static MoJson *
 parse_file(const gchar *path)
 {
@@ -340,7 +298,7 @@ test_fresh_token_no_http(void **state)
 	after = read_text(fx->path);
 	assert_string_equal(after, before);
 	/* the fast path takes no lock */
-	names = list_dir(fx->dir);
+	names = mo_test_list_dir(fx->dir);
 	assert_string_equal(names, "token.json");
 }
 
@@ -370,7 +328,7 @@ assert_refreshed(Fixture *fx, const gchar *expected_refresh_token)
 	assert_int_equal(mo_test_server_get_n_requests(fx->server), 1);
 	request = mo_test_server_dup_request(fx->server, 0);
 	assert_true(g_str_has_prefix(request, "POST /token "));
-	form = request_form(fx->server, 0);
+	form = mo_test_server_dup_form(fx->server, 0);
 	assert_string_equal(g_hash_table_lookup(form, "grant_type"), "refresh_token");
 	assert_string_equal(g_hash_table_lookup(form, "refresh_token"), "old-r");
 	assert_string_equal(g_hash_table_lookup(form, "client_id"), "file-client");
@@ -390,7 +348,7 @@ assert_refreshed(Fixture *fx, const gchar *expected_refresh_token)
 	assert_int_equal(st_after.st_uid, st_before.st_uid);
 	assert_int_equal(st_after.st_gid, st_before.st_gid);
 	/* the lock file beside it, and no temporary file */
-	names = list_dir(fx->dir);
+	names = mo_test_list_dir(fx->dir);
 	assert_string_equal(names, ".token.json.lock token.json");
 }
 
@@ -493,7 +451,7 @@ test_invalid_grant_leaves_file(void **state)
 	after = read_text(fx->path);
 	assert_string_equal(after, before);
 	assert_given_away(fx);
-	names = list_dir(fx->dir);
+	names = mo_test_list_dir(fx->dir);
 	assert_string_equal(names, ".token.json.lock token.json");
 }
 

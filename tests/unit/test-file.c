@@ -45,28 +45,6 @@ write_bytes(const gchar *path, const gchar *data, gssize len, mode_t mode)
 		fail_msg("cannot chmod %s: %s", path, g_strerror(errno));
 }
 
-static gint
-compare_names(gconstpointer a, gconstpointer b)
-{
-	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
-}
-
-/* The names in @dir, sorted and joined with ' ', to compare with what a test expects. */
-static gchar *
-list_dir(const gchar *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-	const gchar *name;
-
-	assert_non_null(d);
-	while ((name = g_dir_read_name(d)) != NULL)
-		g_ptr_array_add(names, g_strdup(name));
-	g_ptr_array_sort(names, compare_names);
-	g_ptr_array_add(names, NULL);
-	return g_strjoinv(" ", (gchar **)names->pdata);
-}
-
 static gchar *
 read_all(const gchar *path, gsize *len)
 {
@@ -265,7 +243,7 @@ test_replace_creates(void **state)
 	st = stat_of(path);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
-	names = list_dir(dir);
+	names = mo_test_list_dir(dir);
 	assert_string_equal(names, "token");
 }
 
@@ -301,7 +279,7 @@ assert_replaced_with_mode(const gchar *dir, mode_t old_mode, mode_t mode, mode_t
 			 (guint)mode,
 			 (guint)(st.st_mode & 07777),
 			 (guint)expected);
-	names = list_dir(dir);
+	names = mo_test_list_dir(dir);
 	assert_string_equal(names, "token");
 }
 
@@ -363,7 +341,7 @@ test_replace_symlink_not_followed(void **state)
 	assert_true(S_ISREG(stat_of(path).st_mode));
 	assert_file_is(path, "new", 3);
 	assert_file_is(target, "victim", 6);
-	names = list_dir(dir);
+	names = mo_test_list_dir(dir);
 	assert_string_equal(names, "token victim");
 }
 
@@ -381,7 +359,7 @@ test_replace_fails_missing_dir(void **state)
 	mo_assert_str_contains(error->message, path);
 	mo_assert_str_contains(error->message, g_strerror(ENOENT));
 	assert_false(g_file_test(missing, G_FILE_TEST_EXISTS));
-	names = list_dir(dir);
+	names = mo_test_list_dir(dir);
 	assert_string_equal(names, "");
 }
 
@@ -417,7 +395,7 @@ test_replace_fails_writing(void **state)
 	mo_assert_str_contains(error->message, g_strerror(EFBIG));
 	assert_file_is(path, old, strlen(old));
 	assert_int_equal(stat_of(path).st_mode & 07777, 0640);
-	names = list_dir(dir);
+	names = mo_test_list_dir(dir);
 	assert_string_equal(names, "token");
 }
 
@@ -438,7 +416,7 @@ test_replace_fails_renaming(void **state)
 	mo_assert_str_contains(error->message, path);
 	assert_true(g_file_test(path, G_FILE_TEST_IS_DIR));
 	assert_file_is(inside, "kept", 4);
-	names = list_dir(dir);
+	names = mo_test_list_dir(dir);
 	assert_string_equal(names, "token");
 }
 

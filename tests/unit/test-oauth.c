@@ -284,26 +284,6 @@ app_new(const gchar *token_endpoint, const gchar *client_secret)
 	return app;
 }
 
-/* The form fields of request @index as a table. */
-static GHashTable *
-request_form(MoTestServer *server, guint index)
-{
-	g_autofree gchar *body = mo_test_server_dup_body(server, index);
-	g_auto(GStrv) fields = NULL;
-	GHashTable *form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-
-	assert_non_null(body);
-	fields = g_strsplit(body, "&", -1);
-	for (guint i = 0; fields[i] != NULL; i++) {
-		g_auto(GStrv) kv = g_strsplit(fields[i], "=", 2);
-		assert_int_equal(g_strv_length(kv), 2);
-		g_hash_table_insert(form,
-				    g_uri_unescape_string(kv[0], NULL),
-				    g_uri_unescape_string(kv[1], NULL));
-	}
-	return form;
-}
-
 static void
 test_refresh_request(void **state)
 {
@@ -325,7 +305,7 @@ test_refresh_request(void **state)
 	assert_in_range(token->expiry, before + 3600, mo_test_now() + 3600);
 
 	assert_int_equal(mo_test_server_get_n_requests(server), 1);
-	form = request_form(server, 0);
+	form = mo_test_server_dup_form(server, 0);
 	assert_int_equal(g_hash_table_size(form), 4);
 	assert_string_equal(g_hash_table_lookup(form, "grant_type"), "refresh_token");
 	assert_string_equal(g_hash_table_lookup(form, "refresh_token"), "old r+/=");
@@ -351,8 +331,8 @@ test_refresh_request_public_client(void **state)
 	mo_assert_no_error(error);
 	token2 = mo_oauth_refresh(app_empty, "r", &test_http_options, &error);
 	mo_assert_no_error(error);
-	form = request_form(server, 0);
-	form2 = request_form(server, 1);
+	form = mo_test_server_dup_form(server, 0);
+	form2 = mo_test_server_dup_form(server, 1);
 	assert_false(g_hash_table_contains(form, "client_secret"));
 	assert_false(g_hash_table_contains(form2, "client_secret"));
 	assert_string_equal(g_hash_table_lookup(form, "client_id"), "test-client");
