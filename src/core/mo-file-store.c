@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -11,6 +12,8 @@
 #include "mo-json.h"
 #include "mo-provider.h"
 #include "mo-secure.h"
+
+#define MO_SASL_XOAUTH2_CONFIG "/etc/sasl-xoauth2.conf"
 
 /* A sasl-xoauth2 token file as a MoTokenStore: what the SASL plugin uses inside postfix, where
  * there is no keyring. Each load re-reads the file (another process may have refreshed it);
@@ -43,26 +46,65 @@ mo_file_store_load(MoTokenStore *store, GError **error)
 	return mo_token_copy(file->token);
 }
 
+/* sasl-xoauth2 keeps the client in its configuration file; a token file's own fields override
+ * it, field by field. Seed-guide users' postfix files carry only the tokens. Tests point
+ * MAILOAUTH_SASL_XOAUTH2_CONF at a file of their own. */
+static MoJson *
+mo_file_store_read_config(gchar **path)
+{
+	const gchar *override = secure_getenv("MAILOAUTH_SASL_XOAUTH2_CONF");
+	mo_autosecret gchar *data = NULL;
+	struct stat st;
+	gsize len = 0;
+
+	*path = g_strdup(override != NULL ? override : MO_SASL_XOAUTH2_CONFIG);
+	data = mo_file_read_secret(*path, MO_JSON_MAX_SIZE, &len, &st, NULL);
+	if (data == NULL)
+		return NULL;
+	return mo_json_parse_object(data, (gssize)len, *path, NULL);
+}
+
+/* The file's field, else the configuration's, else NULL. */
+static gchar *
+mo_file_store_field(const gchar *own, const MoJson *config, const gchar *member)
+{
+	gchar *value = NULL;
+
+	if (own != NULL)
+		return g_strdup(own);
+	if (config != NULL)
+		mo_json_get_string(config, member, &value, member, NULL);
+	return value;
+}
+
 static MoApp *
 mo_file_store_load_app(MoTokenStore *store, GError **error)
 {
 	MoFileStore *self = (MoFileStore *)store;
 	g_autoptr(MoApp) app = mo_app_new(self->path, MO_PROVIDER_CUSTOM);
+	g_autoptr(MoJson) config = NULL;
+	g_autofree gchar *config_path = NULL;
 
-	if (self->file->client_id == NULL) {
+	if (self->file->client_id == NULL || self->file->token_endpoint == NULL)
+		config = mo_file_store_read_config(&config_path);
+	app->client_id = mo_file_store_field(self->file->client_id, config, "client_id");
+	app->client_secret =
+		mo_file_store_field(self->file->client_secret, config, "client_secret");
+	app->token_endpoint =
+		mo_file_store_field(self->file->token_endpoint, config, "token_endpoint");
+	if (app->client_id == NULL) {
 		g_set_error(error,
 			    MO_ERROR,
 			    MO_ERROR_INVALID_DATA,
-			    _("The token file %s names no client_id, so its token cannot be "
-			      "refreshed; add client_id, client_secret and token_endpoint to it"),
-			    self->path);
+			    _("Neither the token file %s nor %s names a client_id, so the token "
+			      "cannot be refreshed; add client_id, client_secret and "
+			      "token_endpoint to the file"),
+			    self->path,
+			    config_path != NULL ? config_path : MO_SASL_XOAUTH2_CONFIG);
 		return NULL;
 	}
-	app->client_id = g_strdup(self->file->client_id);
-	app->client_secret = g_strdup(self->file->client_secret);
-	app->token_endpoint = g_strdup(self->file->token_endpoint != NULL
-					       ? self->file->token_endpoint
-					       : MO_SASL_XOAUTH2_DEFAULT_TOKEN_ENDPOINT);
+	if (app->token_endpoint == NULL)
+		app->token_endpoint = g_strdup(MO_SASL_XOAUTH2_DEFAULT_TOKEN_ENDPOINT);
 	if (!mo_app_validate(app, error))
 		return NULL;
 	return g_steal_pointer(&app);

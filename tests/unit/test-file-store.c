@@ -477,6 +477,37 @@ test_no_client_id(void **state)
 	assert_string_equal(after, before);
 }
 
+/* As sasl-xoauth2 does: a file with only the tokens takes its client from the configuration
+ * file (/etc/sasl-xoauth2.conf, here MAILOAUTH_SASL_XOAUTH2_CONF). */
+static void
+test_client_from_sasl_xoauth2_conf(void **state)
+{
+	g_autoptr(Fixture) fx = fixture_new("from-conf",
+					    200,
+					    "{\"access_token\":\"new-a\",\"refresh_token\":"
+					    "\"rotated-r\",\"expires_in\":3600}");
+	g_autofree gchar *expiry = expiry_in(-100);
+	g_autofree gchar *conf = g_build_filename(fx->dir, "sasl-xoauth2.conf", NULL);
+	g_autoptr(GHashTable) form = NULL;
+	g_autoptr(MoToken) token = NULL;
+	g_autoptr(GError) error = NULL;
+
+	fixture_write(fx, expiry, FALSE);
+	mo_test_write_file(conf,
+			   "{\"client_id\":\"conf-client\",\"client_secret\":\"conf s3cret\","
+			   "\"token_endpoint\":\"https://unused.example.com/token\"}");
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", conf, TRUE);
+	token = get_token(fx->path, NULL, &error);
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", "/nonexistent/sasl-xoauth2.conf", TRUE);
+	mo_assert_no_error(error);
+	assert_string_equal(token->access_token, "new-a");
+	/* the file's own token_endpoint wins over the configuration's */
+	assert_int_equal(mo_test_server_get_n_requests(fx->server), 1);
+	form = mo_test_server_dup_form(fx->server, 0);
+	assert_string_equal(g_hash_table_lookup(form, "client_id"), "conf-client");
+	assert_string_equal(g_hash_table_lookup(form, "client_secret"), "conf s3cret");
+}
+
 /* Without client_id a fresh token is still handed out: only a refresh needs the client. */
 static void
 test_no_client_id_fresh(void **state)
@@ -612,6 +643,7 @@ main(void)
 		cmocka_unit_test(test_response_without_refresh_token),
 		cmocka_unit_test(test_invalid_grant_leaves_file),
 		cmocka_unit_test(test_no_client_id),
+		cmocka_unit_test(test_client_from_sasl_xoauth2_conf),
 		cmocka_unit_test(test_no_client_id_fresh),
 		cmocka_unit_test(test_unusable_files),
 		cmocka_unit_test(test_plain_http_endpoint_refused),
@@ -620,6 +652,8 @@ main(void)
 	gint rc;
 
 	mo_test_init();
+	/* hermetic: never the machine's own /etc/sasl-xoauth2.conf */
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", "/nonexistent/sasl-xoauth2.conf", TRUE);
 	test_dir = mo_test_make_tmpdir();
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	rc = cmocka_run_group_tests_name("unit/file-store", tests, NULL, NULL);
