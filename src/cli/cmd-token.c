@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "mo-cli.h"
+#include "mo-curl.h"
 #include "mo-refresh.h"
 
 static void
@@ -30,6 +31,7 @@ mo_cmd_get_token(MoCli *cli,
 		.http = cli->config.http,
 		.warn = mo_cmd_warn_kept,
 		.warn_data = (gpointer)account,
+		.before_request = mo_curl_preload,
 	};
 	g_autoptr(MoTokenStore) store = NULL;
 	MoKeyring *keyring = mo_cli_get_keyring(cli, error);

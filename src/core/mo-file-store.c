@@ -128,6 +128,8 @@ mo_file_store_save(MoTokenStore *store, const MoToken *token, GError **error)
 			       error);
 }
 
+static void mo_file_store_free(MoTokenStore *store);
+
 /* @path must be absolute: it comes from a password field, and a relative one would depend on
  * the working directory of whatever process loaded the plugin. */
 MoTokenStore *
@@ -157,6 +159,7 @@ mo_file_store_new(const gchar *path, GError **error)
 	self->parent.load = mo_file_store_load;
 	self->parent.load_app = mo_file_store_load_app;
 	self->parent.save = mo_file_store_save;
+	self->parent.free = mo_file_store_free;
 	return &self->parent;
 }
 
@@ -167,7 +170,7 @@ mo_file_store_get_user(MoTokenStore *store)
 	return self->file != NULL ? self->file->user : NULL;
 }
 
-void
+static void
 mo_file_store_free(MoTokenStore *store)
 {
 	MoFileStore *self = (MoFileStore *)store;

@@ -3,7 +3,6 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "mo-curl.h"
 #include "mo-error.h"
 #include "mo-lock.h"
 #include "mo-oauth.h"
@@ -110,8 +109,8 @@ mo_refresh_get_token(MoTokenStore *store,
 	if (!options->force && mo_token_is_fresh(before, mo_refresh_now(), options->margin))
 		return g_steal_pointer(&before);
 
-	/* a request is likely: load libcurl while the lock and the keyring are waited for */
-	mo_curl_preload();
+	if (options->before_request != NULL)
+		options->before_request();
 	lock = mo_lock_acquire_within(store->lock_path, mo_refresh_lock_wait(options), error);
 	if (lock == NULL)
 		return NULL;

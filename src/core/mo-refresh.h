@@ -1,22 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "mo-app.h"
 #include "mo-http.h"
-#include "mo-token.h"
+#include "mo-token-store.h"
 
 G_BEGIN_DECLS
-
-/* Where a token lives: the keyring (CLI) or a token file (SASL plugin, export). The refresh
- * logic below is the same for both. */
-typedef struct _MoTokenStore MoTokenStore;
-struct _MoTokenStore {
-	const gchar *account;	/* for messages */
-	const gchar *lock_path; /* one refresh at a time per account, across processes */
-	MoToken *(*load)(MoTokenStore *self, GError **error);
-	MoApp *(*load_app)(MoTokenStore *self, GError **error);
-	gboolean (*save)(MoTokenStore *self, const MoToken *token, GError **error);
-};
 
 typedef struct {
 	gint64 margin;	/* seconds of validity below which the token is refreshed */
@@ -25,6 +13,9 @@ typedef struct {
 	/* told when a refresh failed for now but the stored token, still valid, is returned */
 	void (*warn)(const gchar *message, gpointer user_data);
 	gpointer warn_data;
+	/* called once a request to the provider is likely, before the lock is waited for:
+	 * the CLI starts loading libcurl there (nothing else needs it) */
+	void (*before_request)(void);
 } MoRefreshOptions;
 
 /* A token with at least this many seconds left is still handed out when a refresh fails

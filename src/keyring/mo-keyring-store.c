@@ -93,6 +93,8 @@ mo_keyring_token_store_save(MoTokenStore *store, const MoToken *token, GError **
 	return mo_keyring_save_account(self->keyring, self->account, error);
 }
 
+static void mo_keyring_token_store_free(MoTokenStore *store);
+
 MoTokenStore *
 mo_keyring_token_store_new(MoKeyring *keyring, const gchar *account)
 {
@@ -106,10 +108,11 @@ mo_keyring_token_store_new(MoKeyring *keyring, const gchar *account)
 	self->parent.load = mo_keyring_token_store_load;
 	self->parent.load_app = mo_keyring_token_store_load_app;
 	self->parent.save = mo_keyring_token_store_save;
+	self->parent.free = mo_keyring_token_store_free;
 	return &self->parent;
 }
 
-void
+static void
 mo_keyring_token_store_free(MoTokenStore *store)
 {
 	MoKeyringTokenStore *self = (MoKeyringTokenStore *)store;

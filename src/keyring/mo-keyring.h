@@ -4,7 +4,7 @@
 #include <glib.h>
 
 #include "mo-app.h"
-#include "mo-refresh.h"
+#include "mo-token-store.h"
 #include "mo-token.h"
 
 G_BEGIN_DECLS
@@ -44,9 +44,7 @@ MoApp *mo_keyring_load_app(MoKeyring *keyring, const gchar *name, GError **error
 gboolean mo_keyring_save_app(MoKeyring *keyring, const MoApp *app, GError **error);
 
 MoTokenStore *mo_keyring_token_store_new(MoKeyring *keyring, const gchar *account);
-void mo_keyring_token_store_free(MoTokenStore *store);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoKeyring, mo_keyring_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoTokenStore, mo_keyring_token_store_free)
 
 G_END_DECLS

@@ -201,6 +201,43 @@ test_margin_is_used(void **state)
 	assert_false(g_file_test(self->lock_path, G_FILE_TEST_EXISTS));
 }
 
+static guint n_before_request;
+
+static void
+count_before_request(void)
+{
+	n_before_request++;
+}
+
+/* The hook (the CLI loads libcurl there) runs only when a request is likely. */
+static void
+test_before_request_hook(void **state)
+{
+	g_autoptr(FakeStore) fresh = fake_store_new("http://127.0.0.1:9/token");
+	g_autoptr(FakeStore) stale = NULL;
+	MoRefreshOptions options = options_new(FALSE);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MoToken) token = NULL;
+	g_autofree gchar *url = NULL;
+	gint fd = -1;
+
+	options.before_request = count_before_request;
+	n_before_request = 0;
+	fake_store_add(fresh, "fresh-a", "r", 3600);
+	token = mo_refresh_get_token(&fresh->store, &options, NULL, &error);
+	mo_assert_no_error(error);
+	assert_int_equal(n_before_request, 0);
+
+	url = refusing_url(&fd);
+	stale = fake_store_new(url);
+	fake_store_add(stale, "stale-a", "r", 10);
+	g_clear_pointer(&token, mo_token_free);
+	token = mo_refresh_get_token(&stale->store, &options, NULL, &error);
+	assert_null(token);
+	assert_int_equal(n_before_request, 1);
+	close(fd);
+}
+
 static void
 assert_failed_refresh_left_store_alone(FakeStore *self, const GError *error, gboolean refreshed)
 {
@@ -515,6 +552,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fresh_token_fast_path),
 		cmocka_unit_test(test_margin_is_used),
+		cmocka_unit_test(test_before_request_hook),
 		cmocka_unit_test(test_force_attempts_refresh),
 		cmocka_unit_test(test_stale_token_attempts_refresh),
 		cmocka_unit_test(test_stale_but_valid_token_kept_on_transient_failure),
