@@ -64,6 +64,22 @@ gboolean mo_cli_app_options_given(const MoAppOptions *opts);
 MoApp *mo_cli_app_build(MoCli *cli, const gchar *name, MoAppOptions *opts, GError **error);
 void mo_cli_app_options_clear(MoAppOptions *opts);
 
+/* One sign-in, shared by "authorize" and "export". */
+typedef struct {
+	const gchar *flow; /* device, browser, paste; NULL: the provider's default */
+	const gchar *login_hint;
+	gint port;    /* of the browser flow's listener; 0: any */
+	gint timeout; /* seconds to wait for the browser */
+	gboolean no_browser;
+} MoSignInOptions;
+
+MoToken *mo_cli_sign_in(MoCli *cli,
+			const gchar *account,
+			const MoApp *app,
+			const gchar *scope,
+			const MoSignInOptions *opts,
+			GError **error);
+
 int mo_cmd_authorize(MoCli *cli, int argc, char **argv);
 int mo_cmd_token(MoCli *cli, int argc, char **argv);
 int mo_cmd_refresh(MoCli *cli, int argc, char **argv);
