@@ -30,6 +30,9 @@ mo_app_free(MoApp *app)
 	g_free(app->authorize_endpoint);
 	g_free(app->device_endpoint);
 	g_free(app->issuer);
+	g_free(app->ca_bundle_file);
+	g_free(app->ca_certs_dir);
+	g_free(app->proxy);
 	g_free(app);
 }
 

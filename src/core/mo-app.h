@@ -18,6 +18,11 @@ typedef struct {
 	gchar *authorize_endpoint;
 	gchar *device_endpoint;
 	gchar *issuer; /* for checking iss in redirects (RFC 9207); NULL when unknown */
+	/* How to reach the token endpoint, for token files (sasl-xoauth2's keys); never
+	 * stored in the keyring. NULL: libcurl's defaults. */
+	gchar *ca_bundle_file;
+	gchar *ca_certs_dir;
+	gchar *proxy;
 } MoApp;
 
 #define MO_APP_JSON_VERSION 1

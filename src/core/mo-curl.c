@@ -34,6 +34,7 @@ mo_curl_load(gpointer data)
 	MO_CURL_SYM(slist_append, "curl_slist_append");
 	MO_CURL_SYM(slist_free_all, "curl_slist_free_all");
 	MO_CURL_SYM(easy_header, "curl_easy_header");
+	MO_CURL_SYM(version_info, "curl_version_info");
 	if (!ok) {
 		mo_curl_load_error = g_strdup(dlerror());
 		return NULL;
@@ -53,6 +54,7 @@ static const MoCurl mo_curl_table = {
 	.slist_append = curl_slist_append,
 	.slist_free_all = curl_slist_free_all,
 	.easy_header = curl_easy_header,
+	.version_info = curl_version_info,
 };
 static const gchar *mo_curl_load_error = NULL;
 

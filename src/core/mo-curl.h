@@ -26,6 +26,7 @@ typedef struct {
 				 unsigned int origin,
 				 int request,
 				 struct curl_header **hout);
+	curl_version_info_data *(*version_info)(CURLversion age);
 } MoCurl;
 
 const MoCurl *mo_curl_get(GError **error);

@@ -49,7 +49,7 @@ mo_file_store_load(MoTokenStore *store, GError **error)
 /* sasl-xoauth2 keeps the client in its configuration file; a token file's own fields override
  * it, field by field. Seed-guide users' postfix files carry only the tokens. Tests point
  * MAILOAUTH_SASL_XOAUTH2_CONF at a file of their own. */
-static MoJson *
+MoJson *
 mo_file_store_read_config(gchar **path)
 {
 	const gchar *override = secure_getenv("MAILOAUTH_SASL_XOAUTH2_CONF");
@@ -77,6 +77,17 @@ mo_file_store_field(const gchar *own, const MoJson *config, const gchar *member)
 	return value;
 }
 
+/* A key of the file's own document that MoTokenFile does not model, else the
+ * configuration's. */
+static gchar *
+mo_file_store_extra(const MoFileStore *self, const MoJson *config, const gchar *member)
+{
+	g_autofree gchar *own = NULL;
+
+	mo_json_get_string(self->file->document, member, &own, member, NULL);
+	return mo_file_store_field(own, config, member);
+}
+
 static MoApp *
 mo_file_store_load_app(MoTokenStore *store, GError **error)
 {
@@ -85,8 +96,8 @@ mo_file_store_load_app(MoTokenStore *store, GError **error)
 	g_autoptr(MoJson) config = NULL;
 	g_autofree gchar *config_path = NULL;
 
-	if (self->file->client_id == NULL || self->file->token_endpoint == NULL)
-		config = mo_file_store_read_config(&config_path);
+	/* also for the CA and proxy keys, which either may hold */
+	config = mo_file_store_read_config(&config_path);
 	app->client_id = mo_file_store_field(self->file->client_id, config, "client_id");
 	app->client_secret =
 		mo_file_store_field(self->file->client_secret, config, "client_secret");
@@ -105,6 +116,9 @@ mo_file_store_load_app(MoTokenStore *store, GError **error)
 	}
 	if (app->token_endpoint == NULL)
 		app->token_endpoint = g_strdup(MO_SASL_XOAUTH2_DEFAULT_TOKEN_ENDPOINT);
+	app->ca_bundle_file = mo_file_store_extra(self, config, "ca_bundle_file");
+	app->ca_certs_dir = mo_file_store_extra(self, config, "ca_certs_dir");
+	app->proxy = mo_file_store_extra(self, config, "proxy");
 	if (!mo_app_validate(app, error))
 		return NULL;
 	return g_steal_pointer(&app);

@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
+#include "mo-ca.h"
 #include "mo-curl.h"
 #include "mo-error.h"
 #include "mo-http.h"
@@ -77,6 +79,34 @@ mo_http_get_retry_after(const MoCurl *c, CURL *curl)
 	return value;
 }
 
+/* The CA to verify with: the given file or directory when it can be read, libcurl's default
+ * when it can; else the bundle read before postfix's smtp client entered its chroot. */
+static void
+mo_http_set_ca(const MoCurl *c, CURL *curl, const MoHttpOptions *options)
+{
+	const curl_version_info_data *info = c->version_info(CURLVERSION_NOW);
+	const gchar *file = options->ca_file != NULL ? options->ca_file : info->cainfo;
+	GBytes *preloaded = mo_ca_get_preloaded();
+	gboolean file_ok = file != NULL && g_access(file, R_OK) == 0;
+	gboolean dir_ok =
+		options->ca_dir != NULL && g_file_test(options->ca_dir, G_FILE_TEST_IS_DIR);
+
+	if (options->ca_file != NULL && file_ok)
+		c->easy_setopt(curl, CURLOPT_CAINFO, options->ca_file);
+	if (dir_ok)
+		c->easy_setopt(curl, CURLOPT_CAPATH, options->ca_dir);
+	if (!file_ok && !dir_ok && preloaded != NULL) {
+		struct curl_blob blob = {
+			.data = (void *)g_bytes_get_data(preloaded, NULL),
+			.len = g_bytes_get_size(preloaded),
+			.flags = CURL_BLOB_NOCOPY,
+		};
+		c->easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (options->proxy != NULL)
+		c->easy_setopt(curl, CURLOPT_PROXY, options->proxy);
+}
+
 static CURL *
 mo_http_new_handle(const MoCurl *c,
 		   const gchar *url,
@@ -98,6 +128,7 @@ mo_http_new_handle(const MoCurl *c,
 	c->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)options->connect_timeout);
 	c->easy_setopt(curl, CURLOPT_TIMEOUT, (long)options->timeout);
 	c->easy_setopt(curl, CURLOPT_USERAGENT, MO_HTTP_USER_AGENT);
+	mo_http_set_ca(c, curl, options);
 	c->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	if (body != NULL)
 		c->easy_setopt(curl, CURLOPT_POSTFIELDS, body);

@@ -11,6 +11,12 @@ G_BEGIN_DECLS
 typedef struct {
 	guint connect_timeout; /* seconds */
 	guint timeout;	       /* seconds, whole request */
+	/* borrowed; NULL: libcurl's defaults. A CA file or directory that cannot be read
+	 * (inside postfix's chroot) is replaced by the bundle read before the chroot, if any
+	 * (mo-ca.h). */
+	const gchar *ca_file;
+	const gchar *ca_dir;
+	const gchar *proxy;
 } MoHttpOptions;
 
 typedef struct {

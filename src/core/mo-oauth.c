@@ -226,6 +226,7 @@ mo_oauth_refresh(const MoApp *app,
 				"refresh_token",
 				refresh_token,
 				NULL};
+	MoHttpOptions http = *options;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
@@ -233,5 +234,12 @@ mo_oauth_refresh(const MoApp *app,
 		g_set_error(error, MO_ERROR, MO_ERROR_INVALID_DATA, _("There is no refresh token"));
 		return NULL;
 	}
-	return mo_oauth_token_request(app, grant, options, error);
+	/* a token file's own CA and proxy (sasl-xoauth2's keys) win over the defaults */
+	if (app->ca_bundle_file != NULL)
+		http.ca_file = app->ca_bundle_file;
+	if (app->ca_certs_dir != NULL)
+		http.ca_dir = app->ca_certs_dir;
+	if (app->proxy != NULL)
+		http.proxy = app->proxy;
+	return mo_oauth_token_request(app, grant, &http, error);
 }

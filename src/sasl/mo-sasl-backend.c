@@ -3,8 +3,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "mo-ca.h"
 #include "mo-error.h"
+#include "mo-export-status.h"
 #include "mo-file-store.h"
 #include "mo-refresh.h"
 #include "mo-sasl-backend.h"
@@ -179,6 +182,8 @@ mo_sasl_token_from_file(const gchar *path, GError **error)
 {
 	g_autoptr(MoTokenStore) store = mo_file_store_new(path, error);
 	g_autoptr(MoToken) token = NULL;
+	g_autoptr(GError) error_local = NULL;
+	gboolean refreshed = FALSE;
 	MoRefreshOptions options = {
 		.margin = MO_DEFAULT_REFRESH_MARGIN,
 		.http = {.connect_timeout = MO_HTTP_DEFAULT_CONNECT_TIMEOUT,
@@ -187,10 +192,47 @@ mo_sasl_token_from_file(const gchar *path, GError **error)
 
 	if (store == NULL)
 		return NULL;
-	token = mo_refresh_get_token(store, &options, NULL, error);
-	if (token == NULL)
+	token = mo_refresh_get_token(store, &options, &refreshed, &error_local);
+	if (token == NULL) {
+		/* a file that could not even be read has no status to report to */
+		if (!g_error_matches(error_local, MO_ERROR, MO_ERROR_INVALID_DATA))
+			mo_export_status_record(path, NULL, error_local);
+		g_propagate_error(error, g_steal_pointer(&error_local));
 		return NULL;
+	}
+	if (refreshed)
+		mo_export_status_record(path, token, NULL);
 	return g_steal_pointer(&token->access_token);
+}
+
+/**
+ * mo_sasl_prepare_for_chroot:
+ *
+ * In a process that may chroot before it refreshes a token file (postfix's smtp client
+ * initialises SASL as root, then enters its chroot), reads the CA certificates now: those of
+ * /etc/sasl-xoauth2.conf (ca_bundle_file, ca_certs_dir), else libcurl's default bundle. A
+ * user's mail program (mbsync) never chroots and does not pay for it.
+ *
+ * Returns: %TRUE when nothing was needed or the certificates were read
+ */
+gboolean
+mo_sasl_prepare_for_chroot(GError **error)
+{
+	g_autofree gchar *conf_path = NULL;
+	g_autofree gchar *ca_file = NULL;
+	g_autofree gchar *ca_dir = NULL;
+	g_autoptr(MoJson) conf = NULL;
+
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	if (geteuid() != 0 || mo_ca_get_preloaded() != NULL)
+		return TRUE;
+	conf = mo_file_store_read_config(&conf_path);
+	if (conf != NULL) {
+		mo_json_get_string(conf, "ca_bundle_file", &ca_file, conf_path, NULL);
+		mo_json_get_string(conf, "ca_certs_dir", &ca_dir, conf_path, NULL);
+	}
+	return mo_ca_preload(ca_file, ca_dir, error);
 }
 
 /* What "mailoauth token" said on stderr — the error and the command to run next — as one

@@ -35,6 +35,8 @@ gchar *mo_sasl_describe_rejection(const gchar *user,
 				  const gchar *name,
 				  const gchar *what);
 
+gboolean mo_sasl_prepare_for_chroot(GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoSaslCredentials, mo_sasl_credentials_free)
 
 G_END_DECLS

@@ -295,6 +295,8 @@ sasl_client_plug_init(const sasl_utils_t *utils,
 		      sasl_client_plug_t **pluglist,
 		      int *plugcount)
 {
+	g_autoptr(GError) error_local = NULL;
+
 	if (max_version < SASL_CLIENT_PLUG_VERSION) {
 		utils->seterror(utils->conn,
 				0,
@@ -302,6 +304,13 @@ sasl_client_plug_init(const sasl_utils_t *utils,
 				max_version,
 				SASL_CLIENT_PLUG_VERSION);
 		return SASL_BADVERS;
+	}
+	if (!mo_sasl_prepare_for_chroot(&error_local)) {
+		/* not fatal: outside a chroot libcurl still finds its certificates */
+		utils->log(NULL,
+			   SASL_LOG_WARN,
+			   "mailoauth: cannot read the CA certificates before a chroot: %s",
+			   error_local->message);
 	}
 	*out_version = SASL_CLIENT_PLUG_VERSION;
 	*pluglist = mo_sasl_plugins;

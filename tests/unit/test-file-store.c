@@ -508,6 +508,39 @@ test_client_from_sasl_xoauth2_conf(void **state)
 	assert_string_equal(g_hash_table_lookup(form, "client_secret"), "conf s3cret");
 }
 
+/* sasl-xoauth2's proxy key (here from its configuration, the file's own being null) routes the
+ * refresh: through a proxy that refuses connections it fails for now, and the token endpoint
+ * sees nothing. */
+static void
+test_proxy_from_sasl_xoauth2_conf(void **state)
+{
+	g_autoptr(Fixture) fx =
+		fixture_new("proxy", 200, "{\"access_token\":\"new-a\",\"expires_in\":3600}");
+	g_autofree gchar *expiry = expiry_in(-100);
+	g_autofree gchar *conf = g_build_filename(fx->dir, "sasl-xoauth2.conf", NULL);
+	g_autofree gchar *text = NULL;
+	g_autoptr(MoToken) token = NULL;
+	g_autoptr(GError) error = NULL;
+	guint16 port = 0;
+	gint fd = mo_test_refusing_socket_new(&port);
+
+	fixture_write(fx, expiry, TRUE);
+	text = g_strdup_printf("{\"proxy\":\"http://127.0.0.1:%u\"}", port);
+	mo_test_write_file(conf, text);
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", conf, TRUE);
+	/* the tests keep libcurl away from proxies for 127.0.0.1 (mo-test.c); not here */
+	g_unsetenv("no_proxy");
+	g_unsetenv("NO_PROXY");
+	token = get_token(fx->path, NULL, &error);
+	g_setenv("no_proxy", "127.0.0.1,localhost,::1", TRUE);
+	g_setenv("NO_PROXY", "127.0.0.1,localhost,::1", TRUE);
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", "/nonexistent/sasl-xoauth2.conf", TRUE);
+	close(fd);
+	assert_null(token);
+	mo_assert_error(error, MO_ERROR, MO_ERROR_TRANSIENT);
+	assert_int_equal(mo_test_server_get_n_connections(fx->server), 0);
+}
+
 /* Without client_id a fresh token is still handed out: only a refresh needs the client. */
 static void
 test_no_client_id_fresh(void **state)
@@ -644,6 +677,7 @@ main(void)
 		cmocka_unit_test(test_invalid_grant_leaves_file),
 		cmocka_unit_test(test_no_client_id),
 		cmocka_unit_test(test_client_from_sasl_xoauth2_conf),
+		cmocka_unit_test(test_proxy_from_sasl_xoauth2_conf),
 		cmocka_unit_test(test_no_client_id_fresh),
 		cmocka_unit_test(test_unusable_files),
 		cmocka_unit_test(test_plain_http_endpoint_refused),
