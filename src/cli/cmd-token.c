@@ -18,8 +18,8 @@ mo_cmd_warn_kept(const gchar *message, gpointer user_data)
 }
 
 /* Fresh token of @account from the keyring, refreshed (and stored) first if needed. */
-static MoToken *
-mo_cmd_get_token(MoCli *cli,
+MoToken *
+mo_cli_get_token(MoCli *cli,
 		 const gchar *account,
 		 gboolean force,
 		 gboolean *refreshed,
@@ -60,7 +60,7 @@ mo_cmd_token(MoCli *cli, int argc, char **argv)
 			  1,
 			  &error))
 		return mo_cli_fail(cli, NULL, error);
-	token = mo_cmd_get_token(cli, argv[1], FALSE, NULL, &error);
+	token = mo_cli_get_token(cli, argv[1], FALSE, NULL, &error);
 	if (token == NULL)
 		return mo_cli_fail(cli, argv[1], error);
 	/* stdout carries the token and nothing else */
@@ -69,49 +69,5 @@ mo_cmd_token(MoCli *cli, int argc, char **argv)
 		g_printerr(_("mailoauth token: cannot write the token to standard output\n"));
 		return MO_EXIT_FAILURE;
 	}
-	return MO_EXIT_OK;
-}
-
-int
-mo_cmd_refresh(MoCli *cli, int argc, char **argv)
-{
-	gboolean force = FALSE;
-	gboolean refreshed = FALSE;
-	const GOptionEntry entries[] = {
-		{"force",
-		 'f',
-		 0,
-		 G_OPTION_ARG_NONE,
-		 &force,
-		 N_("Refresh even if the token is still fresh"),
-		 NULL},
-		{NULL},
-	};
-	g_autoptr(MoToken) token = NULL;
-	g_autofree gchar *until = NULL;
-	GError *error = NULL;
-
-	if (!mo_cli_parse(cli,
-			  "ACCOUNT",
-			  _("Refreshes the token of ACCOUNT if it expires within the refresh "
-			    "margin (always with --force) and stores the result."),
-			  entries,
-			  &argc,
-			  &argv,
-			  1,
-			  1,
-			  &error))
-		return mo_cli_fail(cli, NULL, error);
-	token = mo_cmd_get_token(cli, argv[1], force, &refreshed, &error);
-	if (token == NULL)
-		return mo_cli_fail(cli, argv[1], error);
-	until = mo_cli_format_time(token->expiry, g_get_real_time() / G_USEC_PER_SEC);
-	if (refreshed)
-		g_printerr(_("Refreshed the token of %s; valid until %s.\n"), argv[1], until);
-	else
-		g_printerr(_("The token of %s is valid until %s; not refreshed (use --force to "
-			     "refresh anyway).\n"),
-			   argv[1],
-			   until);
 	return MO_EXIT_OK;
 }

@@ -133,6 +133,13 @@ mo_cli_fail(MoCli *cli, const gchar *account, GError *error)
 	return code;
 }
 
+/* For g_ptr_array_sort() of strings. */
+gint
+mo_cli_compare_paths(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
 gchar *
 mo_cli_format_time(gint64 when, gint64 now)
 {

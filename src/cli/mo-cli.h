@@ -43,6 +43,7 @@ gboolean mo_cli_parse_with(MoCli *cli,
 gchar *mo_cli_read_line_prompt(const gchar *prompt, gsize max, GError **error);
 int mo_cli_fail(MoCli *cli, const gchar *account, GError *error);
 gchar *mo_cli_format_time(gint64 when, gint64 now);
+gint mo_cli_compare_paths(gconstpointer a, gconstpointer b);
 gchar *mo_cli_read_secret(const gchar *prompt, GError **error);
 
 /* Options describing an app: "app add", and one-off apps of "authorize". */
@@ -80,6 +81,12 @@ MoToken *mo_cli_sign_in(MoCli *cli,
 			const MoSignInOptions *opts,
 			GError **error);
 
+MoToken *mo_cli_get_token(MoCli *cli,
+			  const gchar *account,
+			  gboolean force,
+			  gboolean *refreshed,
+			  GError **error);
+
 int mo_cmd_authorize(MoCli *cli, int argc, char **argv);
 int mo_cmd_token(MoCli *cli, int argc, char **argv);
 int mo_cmd_refresh(MoCli *cli, int argc, char **argv);
@@ -87,5 +94,6 @@ int mo_cmd_import(MoCli *cli, int argc, char **argv);
 int mo_cmd_app(MoCli *cli, int argc, char **argv);
 int mo_cmd_status(MoCli *cli, int argc, char **argv);
 int mo_cmd_forget(MoCli *cli, int argc, char **argv);
+int mo_cmd_export(MoCli *cli, int argc, char **argv);
 
 G_END_DECLS
