@@ -36,6 +36,7 @@ typedef struct {
 	gchar *app;
 	gchar *user;
 	gchar *relay;
+	gchar *scope;
 	gchar *via;
 	gchar *flow;
 	gchar *login_hint;
@@ -190,6 +191,9 @@ mo_export_run_helper(const gchar *via,
 		return NULL;
 	if (!mo_export_check_helper_status(proc, via, error))
 		return NULL;
+	/* an empty output has no data pointer at all */
+	if (g_bytes_get_size(out) == 0)
+		return g_strdup("");
 	return g_strndup(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
 }
 
@@ -325,10 +329,24 @@ mo_export_get_app(MoCli *cli, const MoAccount *account, MoExportOptions *opts, G
 
 /* A grant of postfix's own, signed in for SMTP: the keyring's grant stays untouched, and
  * neither holder can make the provider revoke the other by reusing a rotated refresh token. */
+/* SMTP's scopes: Microsoft's and Google's presets; for another provider, what the account
+ * was signed in with (its mail scope is not known otherwise), or --scope. */
+static gchar *
+mo_export_scope(const MoApp *app, const MoAccount *account, const MoExportOptions *opts)
+{
+	if (opts->scope != NULL)
+		return g_strdup(opts->scope);
+	if (app->provider == MO_PROVIDER_CUSTOM && account != NULL && account->token != NULL &&
+	    account->token->scope != NULL)
+		return g_strdup(account->token->scope);
+	return mo_provider_get_scopes(app->provider, MO_PURPOSE_SMTP);
+}
+
 static MoToken *
 mo_export_sign_in(MoCli *cli,
 		  const gchar *name,
 		  const MoApp *app,
+		  const MoAccount *account,
 		  const MoExportOptions *opts,
 		  GError **error)
 {
@@ -339,7 +357,7 @@ mo_export_sign_in(MoCli *cli,
 		.timeout = opts->timeout,
 		.no_browser = opts->no_browser,
 	};
-	g_autofree gchar *scope = mo_provider_get_scopes(app->provider, MO_PURPOSE_SMTP);
+	g_autofree gchar *scope = mo_export_scope(app, account, opts);
 
 	g_printerr(_("Signing in a separate grant of %s for postfix (SMTP); the keyring's own "
 		     "token stays as it is.\n"),
@@ -444,12 +462,13 @@ static MoToken *
 mo_export_get_grant(MoCli *cli,
 		    const gchar *name,
 		    const MoApp *app,
+		    const MoAccount *account,
 		    const MoExportOptions *opts,
 		    GError **error)
 {
 	if (opts->copy)
 		return mo_cli_get_token(cli, name, FALSE, NULL, error);
-	return mo_export_sign_in(cli, name, app, opts, error);
+	return mo_export_sign_in(cli, name, app, account, opts, error);
 }
 
 static int
@@ -476,7 +495,8 @@ mo_export_write(MoCli *cli, const gchar *name, MoExportOptions *opts)
 	if (error != NULL)
 		return mo_cli_fail(cli, name, error);
 	app = mo_export_get_app(cli, account, opts, &error);
-	if (app == NULL || (token = mo_export_get_grant(cli, name, app, opts, &error)) == NULL)
+	if (app == NULL ||
+	    (token = mo_export_get_grant(cli, name, app, account, opts, &error)) == NULL)
 		return mo_cli_fail(cli, name, error);
 	user = opts->user != NULL			  ? opts->user
 	       : account != NULL && account->user != NULL ? account->user
@@ -629,6 +649,13 @@ static const GOptionEntry mo_export_entries[] = {
 	 &mo_export_opts.relay,
 	 N_("The SMTP server postfix relays through (default: Microsoft's or Google's)"),
 	 N_("HOST[:PORT]")},
+	{"scope",
+	 0,
+	 0,
+	 G_OPTION_ARG_STRING,
+	 &mo_export_opts.scope,
+	 N_("Exact scopes to ask for (default: SMTP's; for other providers the account's)"),
+	 N_("SCOPES")},
 	{"app",
 	 'a',
 	 0,
@@ -694,6 +721,7 @@ mo_export_options_clear(MoExportOptions *opts)
 	g_free(opts->app);
 	g_free(opts->user);
 	g_free(opts->relay);
+	g_free(opts->scope);
 	g_free(opts->via);
 	g_free(opts->flow);
 	g_free(opts->login_hint);

@@ -307,17 +307,18 @@ mo_export_status_record(const gchar *token_file_path, const MoToken *token, cons
 	g_autoptr(MoExportStatus) status = NULL;
 	g_autoptr(GError) error_local = NULL;
 
-	/* a failed refresh keeps the last good expiry and refresh time */
+	/* a failed refresh keeps the last good expiry and refresh time, and the path stays as
+	 * the helper wrote it: as postfix names it, which the timer outside the chroot does not */
 	status = mo_export_status_read(status_path, NULL);
 	if (status == NULL)
 		status = mo_export_status_new();
-	g_free(status->account);
-	g_free(status->path);
 	g_clear_pointer(&status->last_error, g_free);
 	status->needs_sign_in = FALSE;
 	status->updated = 0;
-	status->account = g_path_get_basename(token_file_path);
-	status->path = g_strdup(token_file_path);
+	if (status->account == NULL)
+		status->account = g_path_get_basename(token_file_path);
+	if (status->path == NULL)
+		status->path = g_strdup(token_file_path);
 	if (token != NULL) {
 		status->expiry = token->expiry;
 		status->last_refresh = token->last_refresh;

@@ -842,7 +842,7 @@ mo_helper_read_user(MoHelper *self, GError **error)
 	g_autoptr(GError) error_local = NULL;
 	mo_autosecret gchar *data = NULL;
 	gboolean exists = FALSE;
-	gsize len = 0;
+	ssize_t n = -1;
 	mo_autofd int fd = -1;
 
 	if (!mo_helper_check_target(self->token_dir_fd,
@@ -864,8 +864,9 @@ mo_helper_read_user(MoHelper *self, GError **error)
 	}
 	fd = openat(self->token_dir_fd, self->account, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	data = g_malloc0(MO_HELPER_INPUT_MAX + 1);
-	len = fd >= 0 ? (gsize)MAX(read(fd, data, MO_HELPER_INPUT_MAX), 0) : 0;
-	file = mo_token_file_parse(data, (gssize)len, path, &error_local);
+	if (fd >= 0)
+		n = read(fd, data, MO_HELPER_INPUT_MAX);
+	file = mo_token_file_parse(data, MAX(n, 0), path, &error_local);
 	if (file == NULL || file->user == NULL || !mo_helper_token_is_printable(file->user)) {
 		mo_helper_fail(error,
 			       MO_EXPORT_HELPER_EXIT_INVALID_TOKEN,
