@@ -562,8 +562,16 @@ mo_export_read_statuses(const MoExportLayout *layout, GError **error)
 	return g_steal_pointer(&statuses);
 }
 
-static void
-mo_export_print_status(const MoExportStatus *status, gint64 now)
+/**
+ * mo_cli_print_export:
+ * @status: an export's status
+ * @now: the time, in seconds since the epoch
+ *
+ * Two or three lines on stdout: the account and its path as postfix names it, expiry and
+ * last refresh, and what to do when the last refresh failed.
+ */
+void
+mo_cli_print_export(const MoExportStatus *status, gint64 now)
 {
 	g_autofree gchar *until = mo_cli_format_time(status->expiry, now);
 	g_autofree gchar *refreshed = status->last_refresh > 0
@@ -578,6 +586,24 @@ mo_export_print_status(const MoExportStatus *status, gint64 now)
 		g_print(_("  needs a new sign-in: run “mailoauth export %s”\n"), account);
 	else if (status->last_error != NULL)
 		g_print(_("  last refresh failed: %s\n"), status->last_error);
+}
+
+/**
+ * mo_cli_read_exports:
+ * @error: a #GError, or %NULL
+ *
+ * The status of every account exported for postfix, by name; empty when there is none.
+ *
+ * Returns: (transfer full) (element-type MoExportStatus): the statuses, or %NULL on error
+ */
+GPtrArray *
+mo_cli_read_exports(GError **error)
+{
+	g_autoptr(MoExportLayout) layout = mo_export_layout_load(mo_export_conf_path(), error);
+
+	if (layout == NULL)
+		return NULL;
+	return mo_export_read_statuses(layout, error);
 }
 
 static int
@@ -604,7 +630,7 @@ mo_export_list(MoCli *cli, const MoExportOptions *opts)
 		g_printerr(_("No accounts are exported for postfix (in %s).\n"),
 			   layout->status_directory);
 	for (guint i = 0; i < statuses->len; i++)
-		mo_export_print_status(statuses->pdata[i], now);
+		mo_cli_print_export(statuses->pdata[i], now);
 	return MO_EXIT_OK;
 }
 

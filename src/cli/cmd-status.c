@@ -133,6 +133,56 @@ mo_status_collect(MoCli *cli, const gchar *only, MoJson *accounts, gboolean *loc
 	return TRUE;
 }
 
+/* Accounts exported for postfix (mailoauth export), from their status files; none when
+ * there is no postfix or no export, which is not an error of "status". */
+static void
+mo_status_collect_exports(const gchar *only, MoJson *report, GPtrArray **out)
+{
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(GPtrArray) exports = mo_cli_read_exports(&error_local);
+	g_autoptr(GPtrArray) kept =
+		g_ptr_array_new_with_free_func((GDestroyNotify)mo_export_status_free);
+	MoJson *array = mo_json_new_array();
+
+	mo_json_object_set(report, "exports", array);
+	if (exports == NULL) {
+		g_debug("no exports: %s", error_local->message);
+		*out = g_steal_pointer(&kept);
+		return;
+	}
+	for (guint i = 0; i < exports->len; i++) {
+		MoExportStatus *status = g_ptr_array_index(exports, i);
+		MoJson *obj;
+
+		if (only != NULL && g_strcmp0(only, status->account) != 0)
+			continue;
+		obj = mo_json_new_object();
+		mo_json_set_string(obj, "account", status->account);
+		mo_json_set_string(obj, "path", status->path);
+		mo_json_set_int64(obj, "expiry", status->expiry);
+		mo_json_set_int64(obj, "last_refresh", status->last_refresh);
+		mo_json_set_string(obj, "last_error", status->last_error);
+		mo_json_object_set(obj,
+				   "needs_sign_in",
+				   mo_json_new_boolean(status->needs_sign_in));
+		mo_json_array_add(array, obj);
+		/* moved to kept; the free function of exports skips NULL */
+		g_ptr_array_add(kept, status);
+		exports->pdata[i] = NULL;
+	}
+	*out = g_steal_pointer(&kept);
+}
+
+static void
+mo_status_print_exports(GPtrArray *exports, gint64 now)
+{
+	if (exports->len == 0)
+		return;
+	g_print("%s\n", _("Exported for postfix:"));
+	for (guint i = 0; i < exports->len; i++)
+		mo_cli_print_export(g_ptr_array_index(exports, i), now);
+}
+
 static void
 mo_status_print(const MoJson *report, gboolean as_json)
 {
@@ -165,6 +215,7 @@ mo_cmd_status(MoCli *cli, int argc, char **argv)
 	};
 	g_autoptr(MoJson) report = mo_json_new_object();
 	MoJson *accounts = mo_json_new_array();
+	g_autoptr(GPtrArray) exports = NULL;
 	gboolean locked = FALSE;
 	GError *error = NULL;
 	MoExitCode rc = MO_EXIT_OK;
@@ -196,6 +247,9 @@ mo_cmd_status(MoCli *cli, int argc, char **argv)
 		return mo_cli_fail(cli, NULL, error);
 	}
 	mo_json_set_string(report, "keyring", locked ? "locked" : "unlocked");
+	mo_status_collect_exports(argc > 1 ? argv[1] : NULL, report, &exports);
 	mo_status_print(report, as_json);
+	if (!as_json)
+		mo_status_print_exports(exports, g_get_real_time() / G_USEC_PER_SEC);
 	return locked ? MO_EXIT_KEYRING : MO_EXIT_OK;
 }

@@ -5,6 +5,7 @@
 
 #include "mo-config.h"
 #include "mo-error.h"
+#include "mo-export-status.h"
 #include "mo-keyring.h"
 #include "mo-lock.h"
 
@@ -86,6 +87,9 @@ MoToken *mo_cli_get_token(MoCli *cli,
 			  gboolean force,
 			  gboolean *refreshed,
 			  GError **error);
+
+GPtrArray *mo_cli_read_exports(GError **error);
+void mo_cli_print_export(const MoExportStatus *status, gint64 now);
 
 int mo_cmd_authorize(MoCli *cli, int argc, char **argv);
 int mo_cmd_token(MoCli *cli, int argc, char **argv);

@@ -181,6 +181,13 @@ assert_rc 1 "--copy: and the file's grant is gone too"
 mo list-broken export --list
 assert_contains "$OUT" "needs a new sign-in: run “mailoauth export copy@example.com”" \
 	"export --list says which command fixes it"
+mo status-broken status
+assert_contains "$OUT" "Exported for postfix:" "status shows the exported accounts too"
+assert_contains "$OUT" "needs a new sign-in: run “mailoauth export copy@example.com”" \
+	"... and which command fixes the broken one"
+mo status-json status copy@example.com --json
+assert_eq "$(json_get "$OUT" '[(e["account"], e["needs_sign_in"]) for e in d["exports"]]')" \
+	'[["copy@example.com", true]]' "status ACCOUNT --json: the account's export, needing a sign-in"
 
 # ---------------------------------------------------------------- --remove ----
 mo remove export --remove copy@example.com
