@@ -33,6 +33,13 @@
 # MO_KEEP_TEST_DIR is set.  DV_DEBUG=1 before dv_start turns on auth_debug
 # (which logs tokens and the introspection secret: only for a look by hand).
 #
+# SMTP submission (opt-in): set DV_SUBMISSION_RELAY_PORT=N before dv_start
+# and Dovecot also runs `protocols = imap submission`: a submission server on
+# 127.0.0.1:DV_SUBMISSION_PORT (plain SMTP, no TLS) taking AUTH XOAUTH2 /
+# OAUTHBEARER checked like the IMAP logins (same passdb), relaying every
+# accepted message to 127.0.0.1:N (plain SMTP, no auth: a test sink such as
+# sink_start of postfix.sh).  Without it nothing changes: IMAP only.
+#
 # What Dovecot 2.3.19 answers (seen with tokens from tests/provider):
 #  - a good token: `OK Logged in`;
 #  - a bad, expired or revoked token (introspection says active:false): a
@@ -51,6 +58,7 @@ DV_PID=
 DV_LOG=
 DV_MAILROOT=
 DV_CONF=
+DV_SUBMISSION_PORT=
 
 # dv_free_port: prints a TCP port on 127.0.0.1 that was free a moment ago.
 dv_free_port() {
@@ -69,11 +77,39 @@ dv_answers() {
 	[[ $line == "* OK"* ]]
 }
 
+# dv_smtp_answers PORT: true if an SMTP greeting (220) comes from 127.0.0.1:PORT.
+dv_smtp_answers() {
+	local fd line
+	{ exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+	IFS= read -r -t 2 -u "$fd" line
+	exec {fd}>&-
+	[[ $line == "220 "* ]]
+}
+
+# dv_up: every configured listener answers.
+dv_up() {
+	dv_answers "$DV_PORT" || return 1
+	[ -z "${DV_SUBMISSION_RELAY_PORT:-}" ] || dv_smtp_answers "$DV_SUBMISSION_PORT"
+}
+
 # dv_write_config: dovecot.conf and the oauth2 passdb file in DV_DIR.
 # The introspection secret is in DV_SECRET (a shell variable, never argv).
 dv_write_config() {
-	local debug=no
+	local debug=no protocols=imap submission=
 	[ -n "${DV_DEBUG:-}" ] && debug=yes
+	if [ -n "${DV_SUBMISSION_RELAY_PORT:-}" ]; then
+		protocols="imap submission"
+		submission="submission_relay_host = 127.0.0.1
+submission_relay_port = $DV_SUBMISSION_RELAY_PORT
+submission_relay_ssl = no
+submission_relay_trusted = no
+service submission-login {
+  inet_listener submission {
+    address = 127.0.0.1
+    port = $DV_SUBMISSION_PORT
+  }
+}"
+	fi
 	(
 		umask 077
 		cat >"$DV_DIR/oauth2.conf.ext" <<-EOF
@@ -93,7 +129,7 @@ dv_write_config() {
 			info_log_path = $DV_LOG
 			auth_verbose = yes
 			auth_debug = $debug
-			protocols = imap
+			protocols = $protocols
 			listen = 127.0.0.1
 			ssl = no
 			disable_plaintext_auth = no
@@ -126,6 +162,7 @@ dv_write_config() {
 			    mode = 0
 			  }
 			}
+			$submission
 		EOF
 	)
 }
@@ -133,8 +170,9 @@ dv_write_config() {
 # dv_start ISSUER CLIENTS_FILE: starts Dovecot checking tokens at ISSUER's
 # introspection endpoint (http://127.0.0.1:PORT) as client `dovecot`, whose
 # secret is read from CLIENTS_FILE (tests/provider's --clients-file).  Waits
-# until the IMAP port answers.  Sets DV_DIR, DV_CONF, DV_PORT, DV_PID, DV_LOG
-# and DV_MAILROOT.  Returns 1 (with a diagnostic) if it cannot.
+# until the IMAP port (and the submission port, see DV_SUBMISSION_RELAY_PORT)
+# answers.  Sets DV_DIR, DV_CONF, DV_PORT, DV_PID, DV_LOG and DV_MAILROOT (and
+# DV_SUBMISSION_PORT).  Returns 1 (with a diagnostic) if it cannot.
 dv_start() {
 	local issuer=$1 clients=$2 try i
 	command -v dovecot >/dev/null || {
@@ -179,16 +217,22 @@ dv_start() {
 	# Dovecot binds it, so try a few.
 	for ((try = 0; try < 5; try++)); do
 		DV_PORT=$(dv_free_port) || return 1
+		if [ -n "${DV_SUBMISSION_RELAY_PORT:-}" ]; then
+			DV_SUBMISSION_PORT=$DV_PORT
+			while [ "$DV_SUBMISSION_PORT" = "$DV_PORT" ]; do
+				DV_SUBMISSION_PORT=$(dv_free_port) || return 1
+			done
+		fi
 		dv_write_config
 		dovecot -F -c "$DV_CONF" >"$DV_DIR/stderr" 2>&1 &
 		DV_PID=$!
 		mo_track_pid "$DV_PID"
 		for ((i = 0; i < 100; i++)); do
-			dv_answers "$DV_PORT" && break
+			dv_up && break
 			kill -0 "$DV_PID" 2>/dev/null || break
 			sleep 0.05
 		done
-		if dv_answers "$DV_PORT"; then
+		if dv_up; then
 			DV_SECRET=
 			return 0
 		fi
