@@ -4,15 +4,18 @@
 # The token lifecycle, narrated. Act 1, against a real OpenID provider (oidc-provider): sign in
 # with the device flow, hand out the cached token, refresh it when it gets close to expiry, force
 # a refresh, show the status, then let mbsync log in to a private Dovecot through the SASL
-# plugin, which reads the keyring itself. Act 2, for users of sasl-xoauth2: register an app, import a token
-# file, refresh through a local token endpoint. Everything runs against a private keyring and
-# servers on 127.0.0.1; the user's own keyring, $HOME and network are never touched. Tokens and
-# secrets go through files and stdin, never argv or the environment.
+# plugin, which reads the keyring itself. Act 2, for users of sasl-xoauth2: register an app,
+# import a token file, refresh through a local token endpoint. Act 3: postfix relays a mail
+# through a token file that "mailoauth export" wrote into its chroot. Everything runs against a
+# private keyring and servers on 127.0.0.1; the user's own keyring, $HOME and network are never
+# touched. Tokens and secrets go through files and stdin, never argv or the environment.
+# MO_DEMO_TRACE=1 traces every command (set -x).
 #
 # Usage: tools/demo.sh            (after tools/dev build; or simply: tools/dev demo)
 # MAILOAUTH=/path/to/mailoauth tools/demo.sh runs another binary.
 
 set -euo pipefail
+[[ -n "${MO_DEMO_TRACE:-}" ]] && set -x
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MAILOAUTH="${MAILOAUTH:-$ROOT/build/src/cli/mailoauth}"
@@ -244,6 +247,65 @@ step_sasl_login() (
 	[ "$count" -eq 1 ] || die "expected the message in the local INBOX"
 )
 
+# --- act 3: postfix, through an exported token file --------------------------------------
+
+# The same test libraries run a private postfix (its smtp client chrooted, as Debian ships
+# it), Dovecot's submission service and an SMTP sink; mailoauth export writes the token file
+# into postfix's chroot through its root helper (run directly: the demo runs as root).
+step_postfix() (
+	local uri nexthop _
+	# (|| true: under set -e a stop that reports a killed child would fail the demo)
+	# shellcheck source=../tests/lib/common.sh
+	. "$ROOT/tests/lib/common.sh"
+	# shellcheck source=../tests/lib/dovecot.sh
+	. "$ROOT/tests/lib/dovecot.sh"
+	# shellcheck source=../tests/lib/postfix.sh
+	. "$ROOT/tests/lib/postfix.sh"
+	TEST_DIR="$WORK/postfix"
+	mkdir -m 0711 "$TEST_DIR"
+	say "Postfix cannot reach the keyring: it needs a token file. A private postfix on 127.0.0.1"
+	say "relays through Dovecot's submission service (XOAUTH2 checked at the provider)."
+	sink_start "$TEST_DIR/sink" >/dev/null || die "the SMTP sink did not start"
+	DV_SUBMISSION_RELAY_PORT=$SINK_PORT dv_start "$ISSUER" "$WORK/provider-clients.json" \
+		>/dev/null 2>"$WORK/dovecot.err" || die "Dovecot did not start: $(cat "$WORK/dovecot.err")"
+	nexthop="[127.0.0.1]:$DV_SUBMISSION_PORT"
+	pf_start "$nexthop" "$SASL_DIR" >/dev/null 2>"$WORK/postfix.err" ||
+		die "postfix did not start: $(cat "$WORK/postfix.err")"
+	# after pf_start and dv_start, which set EXIT traps of their own for the tests; under
+	# set -e a stop that reports a killed child must not fail the demo
+	trap '{ pf_stop; dv_stop; sink_stop; mo_cleanup; } >/dev/null 2>&1 || true' EXIT
+	(umask 022 && printf '[export]\ndirectory=/etc/sasl-tokens\npostfix-config=%s\n' \
+		"$PF_CONF" >"$TEST_DIR/export.conf")
+	export MAILOAUTH_EXPORT_CONF="$TEST_DIR/export.conf"
+	export MAILOAUTH_EXPORT_HELPER="$ROOT/build/src/export-helper/mailoauth-export-helper"
+	say "Export a grant of postfix's own (a second device sign-in; the keyring's token stays):"
+	show "mailoauth export $SSO_ACCOUNT --relay $nexthop"
+	"$MAILOAUTH" export "$SSO_ACCOUNT" --relay "$nexthop" >"$WORK/export.out" \
+		2>"$WORK/export.err" &
+	EXPORT_PID=$!
+	for _ in $(seq 100); do
+		grep -q 'user_code=' "$WORK/export.err" && break
+		sleep 0.1
+	done
+	uri="$(grep -o 'http://127\.0\.0\.1:[0-9]*/device?user_code=[A-Z0-9-]*' "$WORK/export.err" | head -n 1)"
+	[[ -n "$uri" ]] || die "mailoauth export printed no verification address: $(cat "$WORK/export.err")"
+	sh "$PROVIDER_DIR/approve-device.sh" "$uri" >/dev/null || die "the approval failed"
+	wait "$EXPORT_PID" || die "mailoauth export failed: $(cat "$WORK/export.err")"
+	cat "$WORK/export.out"
+	say "The file, as postfix's chrooted smtp client finds it:"
+	ls -l "$PF_QUEUE/etc/sasl-tokens/"
+	say "sasl_passwd as printed (this postfix needs no TLS on 127.0.0.1, so no --apply here):"
+	pf_sasl_passwd "$nexthop" "$SSO_ACCOUNT" "/etc/sasl-tokens/$SSO_ACCOUNT" >/dev/null
+	cat "$PF_CONF/sasl_passwd"
+	show "sendmail rcpt@example.com < message"
+	pf_send "hello through postfix" || die "sendmail failed"
+	pf_wait_delivered "$PF_SUBJECT" 30 || die "the mail did not arrive; maillog: $(tail -n 5 "$PF_LOG")"
+	grep -E 'status=sent' "$PF_LOG" | tail -n 1
+	printf '(the sink received: "%s")\n' "$PF_SUBJECT"
+	show "mailoauth export --list"
+	"$MAILOAUTH" export --list
+)
+
 # --- act 2: moving from sasl-xoauth2 token files ------------------------------------------
 
 step_setup() {
@@ -320,6 +382,7 @@ inside() {
 	step_token_refreshed
 	step_status
 	step_mbsync
+	step_postfix
 	stop_servers
 	say "Done: the provider and the token server are stopped; the private keyring goes away with its session."
 }
