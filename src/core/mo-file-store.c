@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,11 +10,15 @@
 #include "mo-error.h"
 #include "mo-file-store.h"
 #include "mo-file.h"
+#include "mo-journal.h"
 #include "mo-json.h"
+#include "mo-lock.h"
 #include "mo-provider.h"
 #include "mo-secure.h"
 
 #define MO_SASL_XOAUTH2_CONFIG "/etc/sasl-xoauth2.conf"
+/* the runtime directory of the export's timer (RuntimeDirectory=mailoauth) */
+#define MO_FILE_STORE_RUN_DIR "/run/mailoauth"
 
 /* A sasl-xoauth2 token file as a MoTokenStore: what the SASL plugin uses inside postfix, where
  * there is no keyring. Each load re-reads the file (another process may have refreshed it);
@@ -22,8 +27,9 @@ typedef struct {
 	MoTokenStore parent;
 	gchar *path;
 	gchar *lock_path;
-	MoTokenFile *file; /* as last loaded */
-	struct stat st;	   /* of the file as last loaded */
+	gchar *journal_paths[3]; /* beside the lock; the runtime directory's tmpfs */
+	MoTokenFile *file;	 /* as last loaded */
+	struct stat st;		 /* of the file as last loaded */
 } MoFileStore;
 
 static MoToken *
@@ -144,15 +150,128 @@ mo_file_store_save(MoTokenStore *store, const MoToken *token, GError **error)
 
 static void mo_file_store_free(MoTokenStore *store);
 
+/* As OpenSSH refuses a key file others can write: a token file in a directory that other
+ * users can write to (sticky or not, as /tmp) is refused. Any of them could put a lock file
+ * of their own beside it and fail or stall every refresh, or a file of theirs in its place. */
+static gboolean
+mo_file_store_check_dir(const gchar *path, GError **error)
+{
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	struct stat st;
+
+	/* a directory that cannot be looked at has no file to read either: the load says why */
+	if (stat(dir, &st) != 0)
+		return TRUE;
+	if ((st.st_mode & S_IWOTH) != 0) {
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    _("Refusing the token file %s: other users can write to its directory "
+			      "%s (mode %04o); make the directory private with “chmod o-w %s” or "
+			      "move the file to a directory of its own"),
+			    path,
+			    dir,
+			    (guint)(st.st_mode & 07777),
+			    dir);
+		return FALSE;
+	}
+
+	/* success */
+	return TRUE;
+}
+
+/* The refresh journal (mo-journal.h): beside the lock, where every process that refreshes the
+ * file (root in postfix's pre-chroot, postfix in the chroot, the timer outside) finds it;
+ * then on tmpfs, the runtime directory ($XDG_RUNTIME_DIR, or /run/mailoauth of the export's
+ * timer), for when the token file's disk is full. */
+static void
+mo_file_store_set_journal_paths(MoFileStore *self)
+{
+	g_autofree gchar *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, self->path, -1);
+	g_autofree gchar *name = g_strdup_printf("file-%.32s.journal", hash);
+	const gchar *runtime = g_getenv("XDG_RUNTIME_DIR");
+
+	self->journal_paths[0] = mo_journal_path_for_lock(self->lock_path);
+	if (runtime != NULL && g_path_is_absolute(runtime))
+		self->journal_paths[1] = g_build_filename(runtime, "mailoauth", name, NULL);
+	else if (g_file_test(MO_FILE_STORE_RUN_DIR, G_FILE_TEST_IS_DIR))
+		self->journal_paths[1] = g_build_filename(MO_FILE_STORE_RUN_DIR, name, NULL);
+	self->parent.journal_paths = (const gchar *const *)self->journal_paths;
+}
+
+/* Is @name a temporary file of ours for @base: ".BASE.XXXXXXXX.tmp" (mo_file_replace), or
+ * that of the journal beside it? */
+static gboolean
+mo_file_store_is_temp(const gchar *name, const gchar *base)
+{
+	g_autofree gchar *file_prefix = g_strdup_printf(".%s.", base);
+	g_autofree gchar *journal_prefix = g_strdup_printf("..%s.journal.", base);
+
+	return g_str_has_suffix(name, ".tmp") &&
+	       (g_str_has_prefix(name, file_prefix) || g_str_has_prefix(name, journal_prefix));
+}
+
+/* A temporary file is a complete copy once it parses (owner and mode are set before any data
+ * is written): the answer of a refresh killed before its rename. Taken when newer than the
+ * file, by the same rename. */
+static gboolean
+mo_file_store_adopt_temp(MoFileStore *self, const gchar *temp)
+{
+	g_autoptr(MoTokenFile) current = NULL;
+	g_autoptr(MoTokenFile) candidate = NULL;
+	mo_autosecret gchar *data = NULL;
+	struct stat st;
+	gsize len = 0;
+
+	data = mo_file_read_secret(temp, MO_JSON_MAX_SIZE, &len, &st, NULL);
+	if (data == NULL || st.st_nlink != 1)
+		return FALSE;
+	candidate = mo_token_file_parse(data, (gssize)len, temp, NULL);
+	mo_secure_free(g_steal_pointer(&data));
+	data = mo_file_read_secret(self->path, MO_JSON_MAX_SIZE, &len, &st, NULL);
+	if (candidate == NULL || data == NULL)
+		return FALSE;
+	current = mo_token_file_parse(data, (gssize)len, self->path, NULL);
+	if (current == NULL || candidate->token->expiry <= current->token->expiry)
+		return FALSE;
+	return rename(temp, self->path) == 0;
+}
+
+/* Under the lock: temporary files that a killed refresh left beside the token file hold the
+ * client secret and maybe a refresh token that was never stored. The newest complete one
+ * that is newer than the file replaces it; the rest are removed. */
+static void
+mo_file_store_tidy(MoTokenStore *store)
+{
+	MoFileStore *self = (MoFileStore *)store;
+	g_autofree gchar *dir_path = g_path_get_dirname(self->path);
+	g_autofree gchar *base = g_path_get_basename(self->path);
+	g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+	g_autoptr(GPtrArray) temps = g_ptr_array_new_with_free_func(g_free);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		if (mo_file_store_is_temp(name, base))
+			g_ptr_array_add(temps, g_build_filename(dir_path, name, NULL));
+	}
+	for (guint i = 0; i < temps->len; i++) {
+		const gchar *temp = g_ptr_array_index(temps, i);
+		if (g_str_has_prefix(strrchr(temp, '/') + 1, "..") ||
+		    !mo_file_store_adopt_temp(self, temp)) {
+			if (g_unlink(temp) == 0)
+				g_debug("removed the stale temporary file %s", temp);
+		} else {
+			g_debug("took back the refreshed token from %s", temp);
+		}
+	}
+}
+
 /* @path must be absolute: it comes from a password field, and a relative one would depend on
  * the working directory of whatever process loaded the plugin. */
 MoTokenStore *
 mo_file_store_new(const gchar *path, GError **error)
 {
 	MoFileStore *self;
-	g_autofree gchar *dir = NULL;
-	g_autofree gchar *base = NULL;
-	g_autofree gchar *lock_name = NULL;
 
 	if (path == NULL || !g_path_is_absolute(path)) {
 		g_set_error(error,
@@ -161,18 +280,19 @@ mo_file_store_new(const gchar *path, GError **error)
 			    _("A token file must be given by its absolute path"));
 		return NULL;
 	}
-	dir = g_path_get_dirname(path);
-	base = g_path_get_basename(path);
+	if (!mo_file_store_check_dir(path, error))
+		return NULL;
 	self = g_new0(MoFileStore, 1);
 	self->path = g_strdup(path);
-	/* beside the file, so that every process that can rewrite it can also lock it */
-	lock_name = g_strdup_printf(".%s.lock", base);
-	self->lock_path = g_build_filename(dir, lock_name, NULL);
+	/* beside the file, for its owner and group (mo-lock.c) */
+	self->lock_path = mo_lock_path_for_file(path);
+	mo_file_store_set_journal_paths(self);
 	self->parent.account = self->path;
 	self->parent.lock_path = self->lock_path;
 	self->parent.load = mo_file_store_load;
 	self->parent.load_app = mo_file_store_load_app;
 	self->parent.save = mo_file_store_save;
+	self->parent.tidy = mo_file_store_tidy;
 	self->parent.free = mo_file_store_free;
 	return &self->parent;
 }
@@ -193,6 +313,8 @@ mo_file_store_free(MoTokenStore *store)
 		return;
 	g_free(self->path);
 	g_free(self->lock_path);
+	g_free(self->journal_paths[0]);
+	g_free(self->journal_paths[1]);
 	mo_token_file_free(self->file);
 	g_free(self);
 }

@@ -147,18 +147,22 @@ mo_file_create_temp(const gchar *path, gchar **tmp)
 }
 
 /* Owner and mode first, so the data is never readable by anyone it should not be. Only root
- * can give a file away; another user keeps its own. */
+ * can give a file away; another user keeps its own. Only the permission bits of @mode are
+ * set: a file of secrets is no program, and a setuid, setgid or sticky bit found on the old
+ * one (set by mistake, or by someone who could) is not carried on to every rewrite. */
 static gboolean
 mo_file_fill(int fd, const gchar *data, gsize len, mode_t mode, uid_t uid, gid_t gid)
 {
 	if (fchown(fd, uid, gid) != 0 && geteuid() == 0)
 		return FALSE;
-	return fchmod(fd, mode & 07777) == 0 && mo_file_write_all(fd, data, len) && fsync(fd) == 0;
+	return fchmod(fd, mode & (S_IRWXU | S_IRWXG | S_IRWXO)) == 0 &&
+	       mo_file_write_all(fd, data, len) && fsync(fd) == 0;
 }
 
 /* Replaces @path atomically: a new file next to it (O_EXCL, O_NOFOLLOW), owner and mode set
  * before any data is in it, fsync, rename over the old one, fsync of the directory. A crash
- * leaves the old file or the new one, never half of either. */
+ * leaves the old file or the new one, never half of either. Of @mode (st_mode of the old
+ * file will do) only the permission bits are kept, never setuid, setgid or sticky. */
 gboolean
 mo_file_replace(const gchar *path,
 		const gchar *data,

@@ -8,6 +8,7 @@ G_BEGIN_DECLS
 typedef struct _MoLock MoLock;
 
 gchar *mo_lock_path_for_account(const gchar *account);
+gchar *mo_lock_path_for_file(const gchar *path);
 MoLock *mo_lock_acquire(const gchar *path, GError **error);
 MoLock *mo_lock_acquire_within(const gchar *path, guint seconds, GError **error);
 void mo_lock_release(MoLock *lock);

@@ -4,9 +4,11 @@
 #include <glib/gi18n-lib.h>
 
 #include "mo-error.h"
+#include "mo-journal.h"
 #include "mo-lock.h"
 #include "mo-oauth.h"
 #include "mo-refresh.h"
+#include "mo-secure.h"
 
 static gint64
 mo_refresh_now(void)
@@ -24,8 +26,51 @@ mo_refresh_was_done_meanwhile(const MoToken *before, const MoToken *now)
 	       g_strcmp0(now->access_token, before->access_token) != 0;
 }
 
-/* Asks the provider, then stores before anything else: a rotated refresh token exists
- * nowhere but in this process until it is saved. */
+static void mo_refresh_warn(const MoRefreshOptions *options, const gchar *format, ...)
+	G_GNUC_PRINTF(2, 3);
+
+static void
+mo_refresh_warn(const MoRefreshOptions *options, const gchar *format, ...)
+{
+	g_autofree gchar *message = NULL;
+	va_list args;
+
+	va_start(args, format);
+	message = g_strdup_vprintf(format, args);
+	va_end(args);
+	if (options->warn != NULL)
+		options->warn(message, options->warn_data);
+	else
+		g_warning("%s", message);
+}
+
+/* The store failed after the provider answered: this caller still gets the fresh token. The
+ * answer is kept in the journal when one could be written, and the next refresh stores it;
+ * without a journal a rotated refresh token is lost, and the user must hear it. */
+static void
+mo_refresh_store_failed(MoTokenStore *store,
+			const MoRefreshOptions *options,
+			gboolean journaled,
+			const GError *error)
+{
+	if (journaled)
+		mo_refresh_warn(
+			options,
+			_("The token of %s was refreshed but cannot be stored yet (%s); it is "
+			  "kept in the refresh journal and stored by the next refresh"),
+			store->account,
+			error->message);
+	else
+		mo_refresh_warn(options,
+				_("The token of %s was refreshed but cannot be stored (%s); if the "
+				  "provider replaced the refresh token, the next refresh will fail "
+				  "and a new sign-in is needed"),
+				store->account,
+				error->message);
+}
+
+/* Asks the provider, then keeps the answer before anything else — first in the journal,
+ * then in the store: a rotated refresh token exists nowhere but in this process until then. */
 static gboolean
 mo_refresh_from_provider(MoTokenStore *store,
 			 MoToken *token,
@@ -34,7 +79,9 @@ mo_refresh_from_provider(MoTokenStore *store,
 {
 	g_autoptr(MoApp) app = NULL;
 	g_autoptr(MoToken) response = NULL;
+	g_autoptr(MoToken) previous = NULL;
 	g_autoptr(GError) error_local = NULL;
+	gboolean journaled;
 
 	if (token->refresh_token == NULL || token->refresh_token[0] == '\0') {
 		g_set_error(error,
@@ -55,17 +102,50 @@ mo_refresh_from_provider(MoTokenStore *store,
 					   store->account);
 		return FALSE;
 	}
+	previous = mo_token_copy(token);
 	mo_token_merge_refresh(token, response, mo_refresh_now());
+	journaled = mo_journal_write(store->journal_paths, previous, token, &error_local);
+	if (!journaled && store->journal_paths != NULL)
+		g_debug("no refresh journal for %s: %s", store->account, error_local->message);
+	g_clear_error(&error_local);
 	if (!store->save(store, token, &error_local)) {
-		g_propagate_prefixed_error(error,
-					   g_steal_pointer(&error_local),
-					   _("The token of %s was refreshed but cannot be stored "
-					     "(the provider may have replaced the refresh token; "
-					     "if the next attempt fails, authorize again): "),
-					   store->account);
-		return FALSE;
+		mo_refresh_store_failed(store, options, journaled, error_local);
+		return TRUE;
 	}
+	mo_journal_remove(store->journal_paths);
 	return TRUE;
+}
+
+/* Under the lock, before any request: a refresh whose answer reached an earlier process but
+ * not the store (killed; the store failed) left a journal. The store gets it now, and the
+ * journaled token is the one to go on with. Returns @stored, updated. */
+static MoToken *
+mo_refresh_recover(MoTokenStore *store, MoToken *stored, const MoRefreshOptions *options)
+{
+	mo_autosecret gchar *previous = NULL;
+	g_autoptr(MoToken) journaled = mo_journal_read(store->journal_paths, &previous);
+	g_autoptr(GError) error_local = NULL;
+
+	if (journaled == NULL)
+		return stored;
+	if (g_strcmp0(stored->access_token, journaled->access_token) == 0 ||
+	    g_strcmp0(stored->refresh_token, previous) != 0) {
+		/* the store has it; or the account was signed in again since: a stale journal */
+		mo_journal_remove(store->journal_paths);
+		return stored;
+	}
+	mo_token_merge_refresh(stored, journaled, journaled->last_refresh);
+	if (!store->save(store, stored, &error_local)) {
+		mo_refresh_warn(options,
+				_("The refreshed token of %s, kept in the refresh journal, still "
+				  "cannot be stored (%s); it is used meanwhile"),
+				store->account,
+				error_local->message);
+		return stored;
+	}
+	g_debug("took the refresh journal of %s back into the store", store->account);
+	mo_journal_remove(store->journal_paths);
+	return stored;
 }
 
 /* How long to wait for another process's refresh: its requests with their retries, and some
@@ -111,12 +191,30 @@ mo_refresh_get_token(MoTokenStore *store,
 
 	if (options->before_request != NULL)
 		options->before_request();
-	lock = mo_lock_acquire_within(store->lock_path, mo_refresh_lock_wait(options), error);
-	if (lock == NULL)
-		return NULL;
+	lock = mo_lock_acquire_within(store->lock_path,
+				      mo_refresh_lock_wait(options),
+				      &error_local);
+	if (lock == NULL) {
+		/* a lock that cannot even be opened must not fail a login the stored token can
+		 * still make */
+		if (options->force ||
+		    mo_token_seconds_left(before, mo_refresh_now()) < MO_REFRESH_KEEP_MIN_LEFT) {
+			g_propagate_error(error, g_steal_pointer(&error_local));
+			return NULL;
+		}
+		mo_refresh_warn(options,
+				_("%s; the stored token of %s, still valid for a while, is used "
+				  "meanwhile"),
+				error_local->message,
+				store->account);
+		return g_steal_pointer(&before);
+	}
+	if (store->tidy != NULL)
+		store->tidy(store);
 	token = store->load(store, error);
 	if (token == NULL)
 		return NULL;
+	token = mo_refresh_recover(store, token, options);
 	if (!options->force && mo_token_is_fresh(token, mo_refresh_now(), options->margin))
 		return g_steal_pointer(&token);
 	if (mo_refresh_was_done_meanwhile(before, token) &&
@@ -127,8 +225,11 @@ mo_refresh_get_token(MoTokenStore *store,
 			g_propagate_error(error, g_steal_pointer(&error_local));
 			return NULL;
 		}
-		if (options->warn != NULL)
-			options->warn(error_local->message, options->warn_data);
+		mo_refresh_warn(options,
+				_("%s; the stored token of %s, still valid for a while, is used "
+				  "meanwhile"),
+				error_local->message,
+				store->account);
 		return g_steal_pointer(&token);
 	}
 	if (refreshed != NULL)

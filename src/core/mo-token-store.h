@@ -12,9 +12,15 @@ typedef struct _MoTokenStore MoTokenStore;
 struct _MoTokenStore {
 	const gchar *account;	/* for messages */
 	const gchar *lock_path; /* one refresh at a time per account, across processes */
+	/* where a refresh's answer is kept until the store has it (mo-journal.h), best first;
+	 * NULL-terminated, nullable */
+	const gchar *const *journal_paths;
 	MoToken *(*load)(MoTokenStore *self, GError **error);
 	MoApp *(*load_app)(MoTokenStore *self, GError **error);
 	gboolean (*save)(MoTokenStore *self, const MoToken *token, GError **error);
+	/* optional, under the lock before the token is read: what killed writers left behind
+	 * (temporary files) is taken back or removed */
+	void (*tidy)(MoTokenStore *self);
 	void (*free)(MoTokenStore *self);
 };
 

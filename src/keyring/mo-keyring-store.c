@@ -4,6 +4,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mo-error.h"
+#include "mo-journal.h"
 #include "mo-keyring.h"
 #include "mo-lock.h"
 #include "mo-secure.h"
@@ -49,7 +50,8 @@ typedef struct {
 	MoKeyring *keyring;
 	gchar *account_name;
 	gchar *lock_path;
-	MoAccount *account; /* as last loaded */
+	gchar *journal_paths[2]; /* beside the lock, on the runtime directory's tmpfs */
+	MoAccount *account;	 /* as last loaded */
 } MoKeyringTokenStore;
 
 static MoToken *
@@ -103,6 +105,8 @@ mo_keyring_token_store_new(MoKeyring *keyring, const gchar *account)
 	self->keyring = keyring;
 	self->account_name = g_strdup(account);
 	self->lock_path = mo_lock_path_for_account(account);
+	self->journal_paths[0] = mo_journal_path_for_lock(self->lock_path);
+	self->parent.journal_paths = (const gchar *const *)self->journal_paths;
 	self->parent.account = self->account_name;
 	self->parent.lock_path = self->lock_path;
 	self->parent.load = mo_keyring_token_store_load;
@@ -121,6 +125,7 @@ mo_keyring_token_store_free(MoTokenStore *store)
 		return;
 	g_free(self->account_name);
 	g_free(self->lock_path);
+	g_free(self->journal_paths[0]);
 	mo_account_free(self->account);
 	g_free(self);
 }

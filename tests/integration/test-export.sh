@@ -168,7 +168,8 @@ assert_eq "$(cat "$PFDIR/sasl_passwd")" \
 	"[127.0.0.1]:2525 copy@example.com:/etc/sasl-tokens/copy@example.com" \
 	"--apply: sasl_passwd has the line"
 check "--apply: postmap made sasl_passwd.db" test -s "$PFDIR/sasl_passwd.db"
-check "--apply: main.cf was backed up first" compgen -G "$PFDIR/main.cf.mailoauth-*"
+has_backup() { compgen -G "$PFDIR/main.cf.mailoauth-*" >/dev/null; }
+check "--apply: main.cf was backed up first" has_backup
 
 # What the help warns of: one grant in two holders, with a provider that
 # revokes a grant whose old refresh token comes back.
@@ -225,12 +226,20 @@ if pk_setup "$TEST_DIR/polkit"; then
 	assert_contains "$ERR" "pkexec could not run the export helper" "... and says pkexec refused"
 	check "... nothing was written" test ! -e "$TOKENS/user@example.com"
 	pk_allow "$PK_USER" org.mailoauth.export
+	# The caller's test-only override names another directory; through pkexec
+	# the helper must not see it.
+	printf '[export]\ndirectory=/etc/evil-tokens\npostfix-config=%s\n' "$PFDIR" \
+		>"$TEST_DIR/evil.conf"
+	chmod 0644 "$TEST_DIR/evil.conf"
+	BG_PREFIX=("${PK_AS[@]}" env "MAILOAUTH_EXPORT_CONF=$TEST_DIR/evil.conf")
 	device_sign_in pk export user@example.com --issuer "$ISSUER" \
 		--client-id mailoauth-public --scope "$SCOPE" --flow device
 	BG_PREFIX=()
 	assert_rc 0 "as $PK_USER, allowed by polkit: export runs the helper through pkexec"
 	assert_eq "$(stat -c '%U %a' "$TOKENS/user@example.com" 2>&1)" "postfix 600" \
-		"... the file is postfix's, 0600"
+		"... the file is postfix's, 0600, where root's configuration says"
+	check "... the caller's MAILOAUTH_EXPORT_CONF did not reach the helper" \
+		test ! -e "$SPOOL/etc/evil-tokens" -a ! -e /etc/evil-tokens
 	learn_secret "$(file_json user@example.com 'd["refresh_token"]')"
 else
 	skip "export through pkexec" "${PK_SKIP_REASON:-the private polkit did not start}"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -663,6 +665,225 @@ test_lock_usable_by_file_owner(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* --- issue 9: who can lock a token file, and where a token file may be --- */
+
+/* Tests that make files for other users and become one: root only (as in CI). */
+static void
+skip_unless_root(void)
+{
+	if (geteuid() == 0)
+		return;
+	g_printerr("# skipped: needs root, to give files to other users and to become one\n");
+	skip();
+}
+
+/* The mail system's user, which refreshes token files as root does: postfix where it exists
+ * (as in CI), else nobody. */
+static void
+mail_user(uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam("postfix");
+
+	*uid = pw != NULL ? pw->pw_uid : TEST_OTHER_UID;
+	*gid = pw != NULL ? pw->pw_gid : TEST_OTHER_GID;
+}
+
+/* In the child, its own function so that what it allocated is freed before _exit(). */
+static gboolean
+child_get_token(const gchar *path, uid_t uid)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MoToken) token = get_token(path, NULL, &error);
+
+	if (token == NULL)
+		g_printerr("# as uid %u: %s\n", (guint)uid, error->message);
+	return token != NULL;
+}
+
+/* get_token() in a child that has become @uid:@gid with no other group, as
+ * setpriv --reuid --regid --clear-groups makes it; TRUE when it got a token. */
+static gboolean
+get_token_as(const gchar *path, uid_t uid, gid_t gid)
+{
+	gint status = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+			_exit(2);
+		_exit(child_get_token(path, uid) ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The token file, expired, as @uid:@gid with @mode. */
+static void
+fixture_write_owned(Fixture *fx, uid_t uid, gid_t gid, mode_t mode)
+{
+	g_autofree gchar *expired = expiry_in(-100);
+
+	fixture_write(fx, expired, TRUE);
+	if (chown(fx->path, uid, gid) != 0 || g_chmod(fx->path, mode) != 0)
+		fail_msg("cannot give %s away: %s", fx->path, g_strerror(errno));
+}
+
+static void
+fixture_set_dir(Fixture *fx, uid_t uid, gid_t gid, mode_t mode)
+{
+	/* the mail user must reach its directory, as postfix reaches its own */
+	if (g_chmod(test_dir, 0711) != 0 || chown(fx->dir, uid, gid) != 0 ||
+	    g_chmod(fx->dir, mode) != 0)
+		fail_msg("cannot set up %s: %s", fx->dir, g_strerror(errno));
+}
+
+static void
+assert_lock_is(const Fixture *fx, uid_t uid, gid_t gid, mode_t mode)
+{
+	g_autofree gchar *lock = g_build_filename(fx->dir, ".token.json.lock", NULL);
+	struct stat st;
+
+	assert_int_equal(lstat(lock, &st), 0);
+	if (st.st_uid != uid || st.st_gid != gid || (st.st_mode & 07777) != mode)
+		fail_msg("the lock is %u:%u %04o, expected %u:%u %04o",
+			 (guint)st.st_uid,
+			 (guint)st.st_gid,
+			 (guint)(st.st_mode & 07777),
+			 (guint)uid,
+			 (guint)gid,
+			 (guint)mode);
+}
+
+static void
+assert_root_refreshes(const Fixture *fx)
+{
+	g_autoptr(MoToken) token = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean refreshed = FALSE;
+
+	token = get_token(fx->path, &refreshed, &error);
+	mo_assert_no_error(error);
+	assert_true(refreshed);
+}
+
+#define TEST_REFRESHED_BODY                                                                        \
+	"{\"access_token\":\"new-a\",\"refresh_token\":\"rotated-r\",\"expires_in\":3600}"
+
+/* Item 3: a root:postfix 0660 token file in a 2775 root:postfix directory, refreshed by root
+ * (the timer, `mailoauth refresh --file`), then by postfix (the plugin in smtp). Root's lock
+ * used to be 0600 root:postfix, and postfix got "Permission denied" for ever after. */
+static void
+test_shared_file_root_then_mail_user(void **state)
+{
+	g_autoptr(Fixture) fx = fixture_new("shared-root-first", 200, TEST_REFRESHED_BODY);
+	uid_t uid;
+	gid_t gid;
+
+	skip_unless_root();
+	mail_user(&uid, &gid);
+	fixture_set_dir(fx, 0, gid, 02775);
+	fixture_write_owned(fx, 0, gid, 0660);
+	assert_root_refreshes(fx);
+	assert_lock_is(fx, 0, gid, 0660);
+
+	fixture_write_owned(fx, 0, gid, 0660);
+	assert_true(get_token_as(fx->path, uid, gid));
+	assert_lock_is(fx, 0, gid, 0660);
+	assert_int_equal(mo_test_server_get_n_requests(fx->server), 2);
+}
+
+/* Item 3, the other way round: postfix makes the lock, for root and for the whole group
+ * (it used to be 0600, postfix's alone); root then uses it as it is, and postfix still can. */
+static void
+test_shared_file_mail_user_then_root(void **state)
+{
+	g_autoptr(Fixture) fx = fixture_new("shared-user-first", 200, TEST_REFRESHED_BODY);
+	uid_t uid;
+	gid_t gid;
+
+	skip_unless_root();
+	mail_user(&uid, &gid);
+	fixture_set_dir(fx, 0, gid, 02775);
+	fixture_write_owned(fx, 0, gid, 0660);
+	assert_true(get_token_as(fx->path, uid, gid));
+	assert_lock_is(fx, uid, gid, 0660);
+
+	fixture_write_owned(fx, 0, gid, 0660);
+	assert_root_refreshes(fx);
+	fixture_write_owned(fx, 0, gid, 0660);
+	assert_true(get_token_as(fx->path, uid, gid));
+	assert_lock_is(fx, uid, gid, 0660);
+	assert_int_equal(mo_test_server_get_n_requests(fx->server), 3);
+}
+
+/* What `mailoauth export` writes: postfix:postfix 0600 in postfix's 0700 directory. Its lock
+ * is postfix's, 0600, whether root or postfix refreshes first. */
+static void
+test_export_file_root_and_mail_user(void **state)
+{
+	g_autoptr(Fixture) fx = fixture_new("export-layout", 200, TEST_REFRESHED_BODY);
+	g_autofree gchar *lock = NULL;
+	uid_t uid;
+	gid_t gid;
+
+	skip_unless_root();
+	mail_user(&uid, &gid);
+	fixture_set_dir(fx, uid, gid, 0700);
+	fixture_write_owned(fx, uid, gid, 0600);
+	assert_root_refreshes(fx);
+	assert_lock_is(fx, uid, gid, 0600);
+	fixture_write_owned(fx, uid, gid, 0600);
+	assert_true(get_token_as(fx->path, uid, gid));
+
+	lock = g_build_filename(fx->dir, ".token.json.lock", NULL);
+	assert_int_equal(g_unlink(lock), 0);
+	fixture_write_owned(fx, uid, gid, 0600);
+	assert_true(get_token_as(fx->path, uid, gid));
+	assert_lock_is(fx, uid, gid, 0600);
+	fixture_write_owned(fx, uid, gid, 0600);
+	assert_root_refreshes(fx);
+	assert_int_equal(mo_test_server_get_n_requests(fx->server), 4);
+}
+
+/* Item 7: in a directory others can write (/tmp), any user can put a lock file of their own
+ * beside a token file and fail every refresh (0644) or stall every login (0666 and flock
+ * held). Refused up front, as OpenSSH refuses a key others can write, saying what to do;
+ * a directory only its group can write is fine. */
+static void
+test_world_writable_dir_refused(void **state)
+{
+	g_autoptr(Fixture) fx = fixture_new("world-writable", 500, "{}");
+	g_autofree gchar *fresh = expiry_in(3600);
+	const mode_t modes[] = {0777, 01777, 0757};
+	g_autoptr(MoToken) token = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *names = NULL;
+
+	fixture_write(fx, fresh, TRUE);
+	for (guint i = 0; i < G_N_ELEMENTS(modes); i++) {
+		g_autoptr(GError) error_new = NULL;
+		g_autoptr(MoTokenStore) store = NULL;
+
+		assert_int_equal(g_chmod(fx->dir, modes[i]), 0);
+		store = mo_file_store_new(fx->path, &error_new);
+		if (store != NULL)
+			fail_msg("a token file in a directory of mode %04o was used", modes[i]);
+		mo_assert_error(error_new, MO_ERROR, MO_ERROR_INVALID_DATA);
+		mo_assert_str_contains(error_new->message, fx->path);
+		mo_assert_str_contains(error_new->message, "chmod o-w");
+	}
+	assert_int_equal(g_chmod(fx->dir, 02775), 0);
+	token = get_token(fx->path, NULL, &error);
+	mo_assert_no_error(error);
+	assert_string_equal(token->access_token, "old-a");
+	names = mo_test_list_dir(fx->dir);
+	assert_string_equal(names, "token.json");
+	assert_int_equal(mo_test_server_get_n_connections(fx->server), 0);
+}
+
 int
 main(void)
 {
@@ -682,6 +903,10 @@ main(void)
 		cmocka_unit_test(test_unusable_files),
 		cmocka_unit_test(test_plain_http_endpoint_refused),
 		cmocka_unit_test(test_lock_usable_by_file_owner),
+		cmocka_unit_test(test_shared_file_root_then_mail_user),
+		cmocka_unit_test(test_shared_file_mail_user_then_root),
+		cmocka_unit_test(test_export_file_root_and_mail_user),
+		cmocka_unit_test(test_world_writable_dir_refused),
 	};
 	gint rc;
 

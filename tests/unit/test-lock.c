@@ -19,6 +19,9 @@
 #define MO_TEST_ACQUIRED_MS  10000
 #define MO_TEST_CHILD_ALARM  20
 #define MO_TEST_CHILD_LOCKED 'L'
+/* "nobody"/"nogroup" on Debian: an owner that is not the test's (root's) */
+#define MO_TEST_OTHER_UID 65534
+#define MO_TEST_OTHER_GID 65534
 
 static gchar *test_dir;
 
@@ -139,8 +142,9 @@ test_acquire_unusable_dir(void **state)
 	mo_assert_str_contains(error->message, file);
 }
 
-/* The child: once told to go, take the lock (blocking), say so, exit. No cmocka here. */
-G_GNUC_NORETURN static void
+/* The child: once told to go, take the lock (blocking), say so; returns its exit status. No
+ * cmocka here. */
+static gint
 child_take_lock(const gchar *path, gint go_fd, gint done_fd)
 {
 	const gchar msg = MO_TEST_CHILD_LOCKED;
@@ -149,14 +153,16 @@ child_take_lock(const gchar *path, gint go_fd, gint done_fd)
 
 	alarm(MO_TEST_CHILD_ALARM);
 	if (read(go_fd, &go, 1) != 1)
-		_exit(2);
+		return 2;
 	lock = mo_lock_acquire(path, NULL);
 	if (lock == NULL)
-		_exit(3);
-	if (write(done_fd, &msg, 1) != 1)
-		_exit(4);
+		return 3;
+	if (write(done_fd, &msg, 1) != 1) {
+		mo_lock_release(lock);
+		return 4;
+	}
 	mo_lock_release(lock);
-	_exit(0);
+	return 0;
 }
 
 /* 1 when a byte arrived within @timeout_ms, 0 when not. */
@@ -200,9 +206,14 @@ test_other_process_waits(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		gint child_status;
+
 		close(go_fds[1]);
 		close(done_fds[0]);
-		child_take_lock(path, go_fds[0], done_fds[1]);
+		child_status = child_take_lock(path, go_fds[0], done_fds[1]);
+		/* _exit() skips the cleanup of the parent's locals: free them, for valgrind */
+		g_clear_pointer(&path, g_free);
+		_exit(child_status);
 	}
 	close(go_fds[0]);
 	close(done_fds[1]);
@@ -230,6 +241,195 @@ test_other_process_waits(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* --- issue 9: lock files that someone else put there, and whom a new one is made for --- */
+
+/* Tests that make files for other users and become one: root only (as in CI). */
+static void
+skip_unless_root(void)
+{
+	if (geteuid() == 0)
+		return;
+	g_printerr("# skipped: needs root, to give files to other users and to become one\n");
+	skip();
+}
+
+/* A fresh directory of root's (or the user's), 0755, for one test. */
+static gchar *
+case_dir(const gchar *name)
+{
+	gchar *dir = g_build_filename(test_dir, name, NULL);
+
+	mo_test_rm_rf(dir);
+	if (g_mkdir(dir, 0755) != 0)
+		fail_msg("cannot create %s: %s", dir, g_strerror(errno));
+	return dir;
+}
+
+static void
+write_owned(const gchar *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	mo_test_write_file(path, "x");
+	if (geteuid() == 0 && chown(path, uid, gid) != 0)
+		fail_msg("cannot chown %s: %s", path, g_strerror(errno));
+	if (g_chmod(path, mode) != 0)
+		fail_msg("cannot chmod %s: %s", path, g_strerror(errno));
+}
+
+static void
+assert_owned(const gchar *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		fail_msg("cannot stat %s: %s", path, g_strerror(errno));
+	if (st.st_uid != uid || st.st_gid != gid || (st.st_mode & 07777) != mode)
+		fail_msg("%s is %u:%u %04o, expected %u:%u %04o",
+			 path,
+			 (guint)st.st_uid,
+			 (guint)st.st_gid,
+			 (guint)(st.st_mode & 07777),
+			 (guint)uid,
+			 (guint)gid,
+			 (guint)mode);
+}
+
+/* Refused, at once, saying which file and (when given) why. */
+static void
+assert_lock_refused(const gchar *path, const gchar *why)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MoLock) lock = mo_lock_acquire_within(path, 1, &error);
+
+	if (lock != NULL)
+		fail_msg("%s was used as a lock", path);
+	mo_assert_error(error, MO_ERROR, MO_ERROR_FAILED);
+	mo_assert_str_contains(error->message, path);
+	if (why != NULL)
+		mo_assert_str_contains(error->message, why);
+}
+
+static void
+assert_lock_taken(const gchar *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MoLock) lock = mo_lock_acquire_within(path, 1, &error);
+
+	mo_assert_no_error(error);
+	assert_non_null(lock);
+	assert_true(lock_is_held(path));
+}
+
+/* Whoever can write the directory (here nobody's) can plant a hard link to one of root's
+ * files as the lock file (root can link any file; fs.protected_hardlinks stops others only
+ * for files they cannot write). Root used to open it O_CREAT and give it to the directory's
+ * owner, handing over the file behind the link. Refused now, and the file left alone. Both a
+ * lock of its own and a token file's lock (.NAME.lock). */
+static void
+test_acquire_refuses_hard_link(void **state)
+{
+	g_autofree gchar *dir = case_dir("hard-link");
+	g_autofree gchar *victim = g_build_filename(test_dir, "hard-link-victim", NULL);
+	g_autofree gchar *plain = g_build_filename(dir, "x.lock", NULL);
+	g_autofree gchar *token = g_build_filename(dir, "token", NULL);
+	g_autofree gchar *guarded = g_build_filename(dir, ".token.lock", NULL);
+
+	write_owned(victim, geteuid(), getegid(), 0600);
+	write_owned(token, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0600);
+	if (geteuid() == 0)
+		assert_int_equal(chown(dir, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID), 0);
+	assert_int_equal(link(victim, plain), 0);
+	assert_int_equal(link(victim, guarded), 0);
+	assert_lock_refused(plain, "single link");
+	assert_lock_refused(guarded, "single link");
+	assert_owned(victim, geteuid(), getegid(), 0600);
+}
+
+/* A FIFO (or anything else but a regular file) as the lock file is refused too. */
+static void
+test_acquire_refuses_fifo(void **state)
+{
+	g_autofree gchar *dir = case_dir("fifo");
+	g_autofree gchar *path = g_build_filename(dir, "x.lock", NULL);
+	g_autofree gchar *sub = g_build_filename(dir, "sub.lock", NULL);
+
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(g_mkdir(sub, 0700), 0);
+	assert_lock_refused(path, "regular file");
+	assert_lock_refused(sub, NULL);
+}
+
+/* A lock file that is there already is used as it is: not given to the directory's owner
+ * (which root used to do), whoever made it. */
+static void
+test_acquire_leaves_existing_owner(void **state)
+{
+	g_autofree gchar *dir = case_dir("existing-owner");
+	g_autofree gchar *plain = g_build_filename(dir, "x.lock", NULL);
+	g_autofree gchar *token = g_build_filename(dir, "token", NULL);
+	g_autofree gchar *guarded = g_build_filename(dir, ".token.lock", NULL);
+
+	skip_unless_root();
+	assert_int_equal(chown(dir, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID), 0);
+	write_owned(token, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0600);
+	write_owned(plain, 0, 0, 0640);
+	write_owned(guarded, 0, 0, 0640);
+	assert_lock_taken(plain);
+	assert_lock_taken(guarded);
+	assert_owned(plain, 0, 0, 0640);
+	assert_owned(guarded, 0, 0, 0640);
+}
+
+/* A lock file of a user who has no say over what it locks is not used: it could be held
+ * for ever, or made so that the owner cannot open it. */
+static void
+test_acquire_refuses_foreign_owner(void **state)
+{
+	g_autofree gchar *dir = case_dir("foreign-owner");
+	g_autofree gchar *plain = g_build_filename(dir, "x.lock", NULL);
+	g_autofree gchar *token = g_build_filename(dir, "token", NULL);
+	g_autofree gchar *guarded = g_build_filename(dir, ".token.lock", NULL);
+
+	skip_unless_root();
+	/* the group may read the file, not rewrite it: a lock of the group's is not taken */
+	write_owned(token, 0, MO_TEST_OTHER_GID, 0640);
+	write_owned(plain, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0666);
+	write_owned(guarded, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0666);
+	assert_lock_refused(plain, "uid 65534");
+	assert_lock_refused(guarded, "uid 65534");
+	assert_owned(plain, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0666);
+	assert_owned(guarded, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0666);
+}
+
+/* A token file's lock is made for the file's owner and group, 0660 when the group may rewrite
+ * the file, else 0600, whatever the umask and whoever owns the directory; and a lock that a
+ * member of that group made is used. */
+static void
+test_file_lock_for_owner_and_group(void **state)
+{
+	g_autofree gchar *dir = case_dir("for-owner-and-group");
+	g_autofree gchar *own = g_build_filename(dir, "own", NULL);
+	g_autofree gchar *own_lock = g_build_filename(dir, ".own.lock", NULL);
+	g_autofree gchar *shared = g_build_filename(dir, "shared", NULL);
+	g_autofree gchar *shared_lock = g_build_filename(dir, ".shared.lock", NULL);
+	g_autofree gchar *member = g_build_filename(dir, "member", NULL);
+	g_autofree gchar *member_lock = g_build_filename(dir, ".member.lock", NULL);
+	mode_t old_umask;
+
+	skip_unless_root();
+	write_owned(own, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0600);
+	write_owned(shared, 0, MO_TEST_OTHER_GID, 0660);
+	write_owned(member, 0, MO_TEST_OTHER_GID, 0660);
+	write_owned(member_lock, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0660);
+	old_umask = umask(0077);
+	assert_lock_taken(own_lock);
+	assert_lock_taken(shared_lock);
+	umask(old_umask);
+	assert_owned(own_lock, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0600);
+	assert_owned(shared_lock, 0, MO_TEST_OTHER_GID, 0660);
+	assert_lock_taken(member_lock);
+	assert_owned(member_lock, MO_TEST_OTHER_UID, MO_TEST_OTHER_GID, 0660);
+}
+
 int
 main(void)
 {
@@ -241,6 +441,11 @@ main(void)
 		cmocka_unit_test(test_acquire_refuses_symlink),
 		cmocka_unit_test(test_acquire_unusable_dir),
 		cmocka_unit_test(test_other_process_waits),
+		cmocka_unit_test(test_acquire_refuses_hard_link),
+		cmocka_unit_test(test_acquire_refuses_fifo),
+		cmocka_unit_test(test_acquire_leaves_existing_owner),
+		cmocka_unit_test(test_acquire_refuses_foreign_owner),
+		cmocka_unit_test(test_file_lock_for_owner_and_group),
 	};
 	gint rc;
 

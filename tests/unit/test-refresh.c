@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mo-error.h"
+#include "mo-journal.h"
 #include "mo-refresh.h"
 #include "mo-test-server.h"
 #include "mo-test.h"
@@ -485,8 +487,100 @@ test_no_refresh_token(void **state)
 	assert_int_equal(self->n_save, 0);
 }
 
+/* The journal of a fake store: one file in the test directory. */
 static void
-test_save_fails(void **state)
+fake_store_use_journal(FakeStore *self, gchar **paths)
+{
+	static guint n_journals = 0;
+
+	paths[0] = g_strdup_printf("%s/journals/journal-%u", test_dir, n_journals++);
+	paths[1] = NULL;
+	self->store.journal_paths = (const gchar *const *)paths;
+}
+
+/* A refresh whose result cannot be stored still serves its caller, warns, and keeps the
+ * answer in the journal (0600); the next refresh stores it without asking the provider. */
+static void
+test_save_fails_journal_recovers(void **state)
+{
+	const gchar *body = "{\"access_token\":\"new-a\",\"refresh_token\":\"rotated-r\","
+			    "\"expires_in\":3600}";
+	g_autoptr(MoTestServer) server = mo_test_server_new(200, NULL, body, strlen(body));
+	g_autoptr(FakeStore) self = fake_store_with_server(server);
+	MoRefreshOptions options = options_new(FALSE);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MoToken) token = NULL;
+	g_autofree gchar *warning = NULL;
+	g_auto(GStrv) journal = g_new0(gchar *, 2);
+	gboolean refreshed = FALSE;
+	struct stat st;
+
+	fake_store_use_journal(self, journal);
+	options.warn = record_warning;
+	options.warn_data = &warning;
+	self->fail_save = TRUE;
+	fake_store_add(self, "old-a", "old-r", 0);
+	token = mo_refresh_get_token(&self->store, &options, &refreshed, &error);
+	mo_assert_no_error(error);
+	assert_string_equal(token->access_token, "new-a");
+	assert_true(refreshed);
+	assert_int_equal(self->n_save, 1);
+	mo_assert_str_contains(warning, TEST_ACCOUNT);
+	mo_assert_str_contains(warning, "journal");
+	mo_assert_str_lacks(warning, "rotated-r");
+	assert_int_equal(stat(journal[0], &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* the next process: the store still has the old grant; the journal goes in first */
+	self->fail_save = FALSE;
+	g_clear_pointer(&token, mo_token_free);
+	token = mo_refresh_get_token(&self->store, &options, &refreshed, &error);
+	mo_assert_no_error(error);
+	assert_string_equal(token->access_token, "new-a");
+	assert_int_equal(mo_test_server_get_n_requests(server), 1);
+	assert_int_equal(self->n_save, 2);
+	assert_string_equal(self->saved->refresh_token, "rotated-r");
+	assert_false(g_file_test(journal[0], G_FILE_TEST_EXISTS));
+}
+
+/* A journal of another grant (the account was signed in again since) is dropped, unused. */
+static void
+test_stale_journal_dropped(void **state)
+{
+	g_autoptr(FakeStore) self = fake_store_new("http://127.0.0.1:9/token");
+	MoRefreshOptions options = options_new(FALSE);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MoToken) token = NULL;
+	g_autoptr(MoToken) other = mo_token_new();
+	g_autoptr(MoToken) journaled = mo_token_new();
+	g_auto(GStrv) journal = g_new0(gchar *, 2);
+
+	g_autofree gchar *warning = NULL;
+
+	options.warn = record_warning;
+	options.warn_data = &warning;
+	fake_store_use_journal(self, journal);
+	other->refresh_token = g_strdup("some-other-grant");
+	journaled->access_token = g_strdup("journal-a");
+	journaled->refresh_token = g_strdup("journal-r");
+	journaled->expiry = mo_test_now() + 3600;
+	assert_true(mo_journal_write(self->store.journal_paths, other, journaled, NULL));
+	/* stale enough to take the lock, fresh enough not to need the provider afterwards */
+	fake_store_add(self, "stored-a", "stored-r", 300);
+	fake_store_add(self, "stored-a", "stored-r", 300);
+	options.margin = 600;
+	options.force = FALSE;
+	token = mo_refresh_get_token(&self->store, &options, NULL, &error);
+	/* the refusing endpoint fails the refresh; the stored token, still valid, is kept */
+	mo_assert_no_error(error);
+	assert_string_equal(token->access_token, "stored-a");
+	assert_int_equal(self->n_save, 0);
+	assert_false(g_file_test(journal[0], G_FILE_TEST_EXISTS));
+}
+
+/* Without a journal the caller still gets the new token, and hears what may follow. */
+static void
+test_save_fails_without_journal(void **state)
 {
 	const gchar *body = "{\"access_token\":\"new-a\",\"refresh_token\":\"rotated-r\"}";
 	g_autoptr(MoTestServer) server = mo_test_server_new(200, NULL, body, strlen(body));
@@ -494,20 +588,19 @@ test_save_fails(void **state)
 	MoRefreshOptions options = options_new(FALSE);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MoToken) token = NULL;
-	gboolean refreshed = TRUE;
+	g_autofree gchar *warning = NULL;
 
+	options.warn = record_warning;
+	options.warn_data = &warning;
 	self->fail_save = TRUE;
 	fake_store_add(self, "old-a", "old-r", 0);
-	token = mo_refresh_get_token(&self->store, &options, &refreshed, &error);
-	assert_null(token);
-	assert_false(refreshed);
-	mo_assert_error(error, MO_ERROR, MO_ERROR_KEYRING_UNAVAILABLE);
-	mo_assert_str_contains(error->message, TEST_ACCOUNT);
-	mo_assert_str_contains(error->message, "no Secret Service");
-	/* never the tokens themselves */
-	mo_assert_str_lacks(error->message, "rotated-r");
-	mo_assert_str_lacks(error->message, "new-a");
-	assert_int_equal(self->n_save, 1);
+	token = mo_refresh_get_token(&self->store, &options, NULL, &error);
+	mo_assert_no_error(error);
+	assert_string_equal(token->access_token, "new-a");
+	mo_assert_str_contains(warning, "no Secret Service");
+	mo_assert_str_contains(warning, "new sign-in");
+	mo_assert_str_lacks(warning, "rotated-r");
+	mo_assert_str_lacks(warning, "new-a");
 }
 
 static void
@@ -562,7 +655,9 @@ main(void)
 		cmocka_unit_test(test_refresh_keeps_refresh_token),
 		cmocka_unit_test(test_refresh_invalid_grant),
 		cmocka_unit_test(test_no_refresh_token),
-		cmocka_unit_test(test_save_fails),
+		cmocka_unit_test(test_save_fails_journal_recovers),
+		cmocka_unit_test(test_stale_journal_dropped),
+		cmocka_unit_test(test_save_fails_without_journal),
 		cmocka_unit_test(test_load_fails),
 		cmocka_unit_test(test_load_app_fails),
 	};
