@@ -7,6 +7,19 @@
 #include "mo-cli.h"
 #include "mo-secure.h"
 
+static void
+mo_app_add_report(const MoApp *app)
+{
+	/* the name was checked; the client ID is as given */
+	g_autofree gchar *client_id = mo_text_escape(app->client_id);
+
+	g_printerr(_("Registered app %s (%s, client ID %s%s).\n"),
+		   app->name,
+		   mo_provider_to_string(app->provider),
+		   client_id,
+		   app->client_secret != NULL ? _(", with client secret") : "");
+}
+
 static int
 mo_app_add(MoCli *cli, int argc, char **argv)
 {
@@ -34,13 +47,40 @@ mo_app_add(MoCli *cli, int argc, char **argv)
 	    !mo_keyring_save_app(keyring, app, &error))
 		rc = mo_cli_fail(cli, NULL, error);
 	else
-		g_printerr(_("Registered app %s (%s, client ID %s%s).\n"),
-			   app->name,
-			   mo_provider_to_string(app->provider),
-			   app->client_id,
-			   app->client_secret != NULL ? _(", with client secret") : "");
+		mo_app_add_report(app);
 	mo_cli_app_options_clear(&opts);
 	return rc;
+}
+
+/* One line of "app list". All of it comes from the keyring, where any program may have put
+ * control characters, so it is escaped. */
+static void
+mo_app_list_print(const MoKeyringEntry *entry)
+{
+	g_autofree gchar *name = mo_text_escape(entry->name != NULL ? entry->name : "");
+	g_autoptr(MoApp) app = NULL;
+	g_autoptr(GError) error_local = NULL;
+	g_autofree gchar *client_id = NULL;
+	g_autofree gchar *endpoint = NULL;
+
+	if (entry->locked) {
+		g_print("%-20s %s\n", name, _("(locked)"));
+		return;
+	}
+	app = mo_app_from_json(entry->json, entry->name, &error_local);
+	if (app == NULL) {
+		g_autofree gchar *message = mo_text_escape(error_local->message);
+		g_print("%-20s %s\n", name, message);
+		return;
+	}
+	client_id = mo_text_escape(app->client_id != NULL ? app->client_id : "");
+	endpoint = mo_text_escape(app->token_endpoint != NULL ? app->token_endpoint : "");
+	g_print("%-20s %-10s %-38s %-6s %s\n",
+		name,
+		mo_provider_to_string(app->provider),
+		client_id,
+		app->client_secret != NULL ? _("yes") : _("no"),
+		endpoint);
 }
 
 static int
@@ -69,27 +109,8 @@ mo_app_list(MoCli *cli, int argc, char **argv)
 		_("CLIENT-ID"),
 		_("SECRET"),
 		_("TOKEN-ENDPOINT"));
-	for (guint i = 0; i < entries->len; i++) {
-		MoKeyringEntry *entry = g_ptr_array_index(entries, i);
-		g_autoptr(MoApp) app = NULL;
-		g_autoptr(GError) error_local = NULL;
-
-		if (entry->locked) {
-			g_print("%-20s %s\n", entry->name, _("(locked)"));
-			continue;
-		}
-		app = mo_app_from_json(entry->json, entry->name, &error_local);
-		if (app == NULL) {
-			g_print("%-20s %s\n", entry->name, error_local->message);
-			continue;
-		}
-		g_print("%-20s %-10s %-38s %-6s %s\n",
-			app->name,
-			mo_provider_to_string(app->provider),
-			app->client_id,
-			app->client_secret != NULL ? _("yes") : _("no"),
-			app->token_endpoint);
-	}
+	for (guint i = 0; i < entries->len; i++)
+		mo_app_list_print(g_ptr_array_index(entries, i));
 	return MO_EXIT_OK;
 }
 
@@ -144,11 +165,15 @@ mo_app_remove(MoCli *cli, int argc, char **argv)
 			  1,
 			  &error))
 		return mo_cli_fail(cli, NULL, error);
+	if (!mo_account_name_is_valid(argv[1], &error))
+		return mo_cli_fail(cli, NULL, error);
 	keyring = mo_cli_get_keyring(cli, &error);
 	if (keyring == NULL || (users = mo_app_users(keyring, argv[1], &error)) == NULL)
 		return mo_cli_fail(cli, NULL, error);
 	if (users->len > 1 && !force) {
-		names = g_strjoinv(", ", (gchar **)users->pdata);
+		/* the names come from the keyring's attributes, which any program may set */
+		g_autofree gchar *joined = g_strjoinv(", ", (gchar **)users->pdata);
+		names = mo_text_escape(joined);
 		g_printerr(_("mailoauth app: app %s is used by %s; their tokens could no longer "
 			     "be refreshed. Forget those accounts first, or use --force.\n"),
 			   argv[1],

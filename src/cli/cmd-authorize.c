@@ -128,6 +128,7 @@ mo_authorize_main(MoCli *cli, const gchar *account, MoAuthorizeOptions *opts)
 	g_autoptr(MoLock) lock = NULL;
 	g_autofree gchar *scope = NULL;
 	g_autofree gchar *until = NULL;
+	g_autofree gchar *shown_app = NULL;
 	gboolean app_is_new = FALSE;
 	MoSignInOptions signin = mo_authorize_sign_in_options(opts);
 	MoKeyring *keyring;
@@ -152,9 +153,11 @@ mo_authorize_main(MoCli *cli, const gchar *account, MoAuthorizeOptions *opts)
 				&error))
 		return mo_cli_fail(cli, NULL, error);
 	until = mo_cli_format_time(token->expiry, g_get_real_time() / G_USEC_PER_SEC);
+	/* without --app, the app's name comes from the account's keyring item */
+	shown_app = mo_text_escape(app->name);
 	g_printerr(_("Signed in: %s (app %s); access token valid until %s.\n"),
 		   account,
-		   app->name,
+		   shown_app,
 		   until);
 	if (token->refresh_token == NULL)
 		g_printerr(_("Warning: the provider sent no refresh token, so the token cannot be "

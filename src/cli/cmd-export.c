@@ -577,15 +577,18 @@ mo_cli_print_export(const MoExportStatus *status, gint64 now)
 	g_autofree gchar *refreshed = status->last_refresh > 0
 					      ? mo_cli_format_time(status->last_refresh, now)
 					      : g_strdup(_("never"));
-	g_autofree gchar *account = g_strdup(status->account);
+	/* status files are written by the mail owner: untrusted text for a terminal */
+	g_autofree gchar *account = mo_text_escape(status->account);
+	g_autofree gchar *path = mo_text_escape(status->path);
+	g_autofree gchar *last_error =
+		status->last_error != NULL ? mo_text_escape(status->last_error) : NULL;
 
-	mo_text_sanitize(account);
-	g_print("%s\t%s\n", account, status->path);
+	g_print("%s\t%s\n", account, path);
 	g_print(_("  access token valid until %s; last refresh %s\n"), until, refreshed);
 	if (status->needs_sign_in)
 		g_print(_("  needs a new sign-in: run “mailoauth export %s”\n"), account);
-	else if (status->last_error != NULL)
-		g_print(_("  last refresh failed: %s\n"), status->last_error);
+	else if (last_error != NULL)
+		g_print(_("  last refresh failed: %s\n"), last_error);
 }
 
 /**

@@ -23,6 +23,8 @@ mo_cmd_forget(MoCli *cli, int argc, char **argv)
 			  1,
 			  &error))
 		return mo_cli_fail(cli, NULL, error);
+	if (!mo_account_name_is_valid(argv[1], &error))
+		return mo_cli_fail(cli, NULL, error);
 	keyring = mo_cli_get_keyring(cli, &error);
 	if (keyring == NULL || (lock = mo_cli_lock_account(cli, argv[1], &error)) == NULL ||
 	    !mo_keyring_delete(keyring, MO_KEYRING_ACCOUNT, argv[1], &error))

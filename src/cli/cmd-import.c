@@ -86,6 +86,24 @@ mo_import_app(MoKeyring *keyring,
 	return mo_keyring_save_app(keyring, app, error);
 }
 
+static void
+mo_import_report(const MoAccount *account, const gchar *path)
+{
+	g_autofree gchar *until =
+		mo_cli_format_time(account->token->expiry, g_get_real_time() / G_USEC_PER_SEC);
+	/* the names were checked; the path is the user's, but may hold anything */
+	g_autofree gchar *shown_path = mo_text_escape(path);
+
+	g_printerr(_("Imported %s (app %s); access token valid until %s.\n"),
+		   account->name,
+		   account->app,
+		   until);
+	g_printerr(_("In ~/.mbsyncrc: PassCmd \"mailoauth token %s\"\n"), account->name);
+	g_printerr(_("%s still holds the tokens in plain text; delete it once you no longer "
+		     "need it.\n"),
+		   shown_path);
+}
+
 static int
 mo_import_run(MoCli *cli, const gchar *path, const gchar *account_opt, const gchar *app_opt)
 {
@@ -93,13 +111,16 @@ mo_import_run(MoCli *cli, const gchar *path, const gchar *account_opt, const gch
 	g_autoptr(MoAccount) account = NULL;
 	g_autoptr(MoLock) lock = NULL;
 	g_autofree gchar *name = NULL;
-	g_autofree gchar *until = NULL;
 	mo_autosecret gchar *data = NULL;
 	MoKeyring *keyring;
 	GError *error = NULL;
 	struct stat st;
 	gsize len = 0;
 
+	/* the names given first: a usage error is one whatever the file holds */
+	if ((account_opt != NULL && !mo_account_name_is_valid(account_opt, &error)) ||
+	    (app_opt != NULL && !mo_account_name_is_valid(app_opt, &error)))
+		return mo_cli_fail(cli, NULL, error);
 	data = mo_file_read_secret(path, MO_JSON_MAX_SIZE, &len, &st, &error);
 	if (data == NULL)
 		return mo_cli_fail(cli, NULL, error);
@@ -107,9 +128,11 @@ mo_import_run(MoCli *cli, const gchar *path, const gchar *account_opt, const gch
 	if (file == NULL)
 		return mo_cli_fail(cli, NULL, error);
 	name = account_opt != NULL ? g_strdup(account_opt) : mo_import_default_account(path, file);
-	if (!mo_account_name_is_valid(name, &error) ||
-	    (app_opt != NULL && !mo_account_name_is_valid(app_opt, &error)))
+	if (!mo_account_name_is_valid(name, &error)) {
+		if (account_opt == NULL)
+			g_prefix_error(&error, _("Name the account with --account NAME: "));
 		return mo_cli_fail(cli, NULL, error);
+	}
 	keyring = mo_cli_get_keyring(cli, &error);
 	if (keyring == NULL ||
 	    !mo_import_app(keyring,
@@ -128,15 +151,7 @@ mo_import_run(MoCli *cli, const gchar *path, const gchar *account_opt, const gch
 	if (lock == NULL || !mo_keyring_save_account(keyring, account, &error))
 		return mo_cli_fail(cli, name, error);
 
-	until = mo_cli_format_time(account->token->expiry, g_get_real_time() / G_USEC_PER_SEC);
-	g_printerr(_("Imported %s (app %s); access token valid until %s.\n"),
-		   name,
-		   account->app,
-		   until);
-	g_printerr(_("In ~/.mbsyncrc: PassCmd \"mailoauth token %s\"\n"), name);
-	g_printerr(_("%s still holds the tokens in plain text; delete it once you no longer "
-		     "need it.\n"),
-		   path);
+	mo_import_report(account, path);
 	return MO_EXIT_OK;
 }
 

@@ -95,7 +95,9 @@ mo_cmd_refresh_file(MoCli *cli, const gchar *path, gint64 margin, gboolean force
 	if (token == NULL) {
 		if (store != NULL && !g_error_matches(error_local, MO_ERROR, MO_ERROR_INVALID_DATA))
 			mo_export_status_record(path, NULL, error_local);
-		g_printerr("mailoauth refresh: %s\n", error_local->message);
+		g_autofree gchar *shown = mo_text_escape(error_local->message);
+
+		g_printerr("mailoauth refresh: %s\n", shown);
 		return FALSE;
 	}
 	if (refreshed)

@@ -55,19 +55,27 @@ mo_status_account_json(const MoAccount *account, gint64 now, gint64 margin)
 	return obj;
 }
 
+/* A string member as a terminal may show it: names and the user come from the keyring, where
+ * any program (or an imported file) may have put control characters. */
+static gchar *
+mo_status_dup_shown(const MoJson *obj, const gchar *member)
+{
+	return mo_text_escape(mo_json_get_string_value(mo_json_object_get(obj, member)));
+}
+
 static void
 mo_status_print_account(const MoJson *obj, gint64 now)
 {
-	const gchar *app = mo_json_get_string_value(mo_json_object_get(obj, "app"));
+	g_autofree gchar *account = mo_status_dup_shown(obj, "account");
+	g_autofree gchar *user = mo_status_dup_shown(obj, "user");
+	g_autofree gchar *app = mo_status_dup_shown(obj, "app");
 	g_autofree gchar *expiry = NULL;
 	g_autofree gchar *refreshed = NULL;
 
 	expiry = mo_cli_format_time(mo_status_get_int(obj, "expiry"), now);
 	refreshed = mo_cli_format_time(mo_status_get_int(obj, "last_refresh"), now);
-	g_print("%s\n", mo_json_get_string_value(mo_json_object_get(obj, "account")));
-	g_print("  %-14s %s\n",
-		_("user:"),
-		mo_json_get_string_value(mo_json_object_get(obj, "user")));
+	g_print("%s\n", account != NULL ? account : "");
+	g_print("  %-14s %s\n", _("user:"), user != NULL ? user : "");
 	g_print("  %-14s %s\n", _("app:"), app != NULL ? app : _("(none)"));
 	g_print("  %-14s %s%s\n",
 		_("access token:"),
@@ -146,7 +154,7 @@ mo_status_collect_exports(const gchar *only, MoJson *report, GPtrArray **out)
 
 	mo_json_object_set(report, "exports", array);
 	if (exports == NULL) {
-		g_debug("no exports: %s", error_local->message);
+		g_debug("no exports: %s", error_local != NULL ? error_local->message : "?");
 		*out = g_steal_pointer(&kept);
 		return;
 	}
@@ -232,6 +240,8 @@ mo_cmd_status(MoCli *cli, int argc, char **argv)
 			  0,
 			  1,
 			  &error))
+		return mo_cli_fail(cli, NULL, error);
+	if (argc > 1 && !mo_account_name_is_valid(argv[1], &error))
 		return mo_cli_fail(cli, NULL, error);
 	if (!mo_status_collect(cli, argc > 1 ? argv[1] : NULL, accounts, &locked, &error)) {
 		rc = mo_error_to_exit_code(error);

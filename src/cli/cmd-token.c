@@ -11,10 +11,10 @@
 static void
 mo_cmd_warn_kept(const gchar *message, gpointer user_data)
 {
-	g_printerr(_("mailoauth: warning: %s; the stored token of %s, still valid for a while, is "
-		     "used meanwhile\n"),
-		   message,
-		   (const gchar *)user_data);
+	/* the message may quote the provider */
+	g_autofree gchar *shown = mo_text_escape(message);
+
+	g_printerr(_("mailoauth: warning: %s\n"), shown);
 }
 
 /* Fresh token of @account from the keyring, refreshed (and stored) first if needed. */
@@ -34,8 +34,12 @@ mo_cli_get_token(MoCli *cli,
 		.before_request = mo_curl_preload,
 	};
 	g_autoptr(MoTokenStore) store = NULL;
-	MoKeyring *keyring = mo_cli_get_keyring(cli, error);
+	MoKeyring *keyring;
 
+	/* before it reaches the keyring, a lock file's name or a message (token, refresh) */
+	if (!mo_account_name_is_valid(account, error))
+		return NULL;
+	keyring = mo_cli_get_keyring(cli, error);
 	if (keyring == NULL)
 		return NULL;
 	store = mo_keyring_token_store_new(keyring, account);

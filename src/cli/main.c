@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "mo-cli.h"
 
@@ -34,6 +37,21 @@ mo_main_usage(FILE *out)
 	fprintf(out, "\n%s\n", _("Run “mailoauth COMMAND --help” for a command's options."));
 }
 
+/* The CLI holds tokens and client secrets in memory: a core dump would write them to disk
+ * (or hand them to systemd-coredump, apport), and a non-dumpable process also keeps other
+ * processes of the user from reading its memory through /proc. Only the CLI does this: the
+ * SASL plugin runs inside mail programs, whose process is not ours to change. */
+static void
+mo_main_disable_core_dumps(void)
+{
+	const struct rlimit none = {0, 0};
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		g_debug("cannot make the process non-dumpable: %s", g_strerror(errno));
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		g_debug("cannot disable core dumps: %s", g_strerror(errno));
+}
+
 static gboolean
 mo_main_load_config(MoCli *cli)
 {
@@ -54,6 +72,8 @@ main(int argc, char **argv)
 	MoCli cli = {0};
 	int rc;
 
+	/* before anything is read: a secret may come with the first prompt or keyring read */
+	mo_main_disable_core_dumps();
 	setlocale(LC_ALL, "");
 	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");

@@ -90,16 +90,21 @@ mo_cli_signin_device(MoCli *cli,
 		     GError **error)
 {
 	g_autoptr(MoDeviceAuth) device = mo_device_start(app, scope, &cli->config.http, error);
+	g_autofree gchar *uri = NULL;
+	g_autofree gchar *code = NULL;
+	g_autofree gchar *uri_complete = NULL;
 
 	if (device == NULL)
 		return NULL;
-	g_printerr(_("To sign in to %s, open\n  %s\nand enter the code %s\n"),
-		   account,
-		   device->verification_uri,
-		   device->user_code);
-	if (device->verification_uri_complete != NULL)
+	/* the provider's text, for the terminal */
+	uri = mo_text_escape(device->verification_uri);
+	code = mo_text_escape(device->user_code);
+	g_printerr(_("To sign in to %s, open\n  %s\nand enter the code %s\n"), account, uri, code);
+	if (device->verification_uri_complete != NULL) {
+		uri_complete = mo_text_escape(device->verification_uri_complete);
 		g_printerr(_("(or open this address, which has the code in it:\n  %s\n)\n"),
-			   device->verification_uri_complete);
+			   uri_complete);
+	}
 	if (device->expires_in < 120)
 		g_printerr(
 			_("Waiting for the sign-in; the code expires in %lld s. Ctrl-C cancels.\n"),

@@ -49,6 +49,7 @@ mo_cli_parse_with(MoCli *cli,
 {
 	g_autoptr(GOptionContext) context = g_option_context_new(params);
 	g_autofree gchar *prgname = g_strdup_printf("mailoauth %s", cli->command);
+	g_autoptr(GError) error_local = NULL;
 	int nargs;
 
 	g_set_prgname(prgname);
@@ -58,8 +59,20 @@ mo_cli_parse_with(MoCli *cli,
 		g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (more_entries != NULL)
 		g_option_context_add_main_entries(context, more_entries, GETTEXT_PACKAGE);
-	if (!g_option_context_parse(context, argc, argv, error))
+	if (!g_option_context_parse(context, argc, argv, &error_local)) {
+		if (error_local != NULL && error_local->domain == G_OPTION_ERROR) {
+			g_propagate_error(error, g_steal_pointer(&error_local));
+			return FALSE;
+		}
+		/* an option's value that is not text in the locale's charset comes back as a
+		 * G_CONVERT_ERROR; it is a usage error all the same (exit 2), not a failure */
+		g_set_error(error,
+			    G_OPTION_ERROR,
+			    G_OPTION_ERROR_BAD_VALUE,
+			    _("An option's value is not text in the locale's character set (%s)"),
+			    error_local != NULL ? error_local->message : "?");
 		return FALSE;
+	}
 	nargs = *argc - 1;
 	if (nargs < min_args || nargs > max_args) {
 		g_set_error(error,
@@ -124,11 +137,22 @@ mo_cli_print_hint(MoExitCode code, const gchar *account)
 int
 mo_cli_fail(MoCli *cli, const gchar *account, GError *error)
 {
-	MoExitCode code = mo_error_to_exit_code(error);
+	MoExitCode code;
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *shown_account = NULL;
 
-	g_printerr("mailoauth %s: %s\n", cli->command, error->message);
+	/* a failure without a reason is a bug somewhere below; it must still not crash or exit 0 */
+	if (error == NULL) {
+		g_printerr(_("mailoauth %s: failed without saying why\n"), cli->command);
+		return MO_EXIT_FAILURE;
+	}
+	code = mo_error_to_exit_code(error);
+	/* messages quote names, files and providers: the one place they reach the terminal */
+	message = mo_text_escape(error->message);
+	shown_account = mo_text_escape(account);
+	g_printerr("mailoauth %s: %s\n", cli->command, message);
 	if (account != NULL)
-		mo_cli_print_hint(code, account);
+		mo_cli_print_hint(code, shown_account);
 	g_error_free(error);
 	return code;
 }
@@ -210,15 +234,17 @@ mo_cli_read_input(const gchar *prompt, gsize max, gboolean echo, GError **error)
 	gboolean ok;
 	gchar *line;
 
+	/* Ctrl-C caught and echo off before the prompt shows: a quick Ctrl-C or early keys
+	 * typed at the prompt must find both in place */
+	mo_cli_catch_sigint(&old_action);
 	if (tty) {
-		g_printerr("%s", prompt);
 		tcgetattr(STDIN_FILENO, &saved);
 		quiet = saved;
 		if (!echo)
 			quiet.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		g_printerr("%s", prompt);
 	}
-	mo_cli_catch_sigint(&old_action);
 	ok = mo_cli_read_line(STDIN_FILENO, buf, max + 1);
 	sigaction(SIGINT, &old_action, NULL);
 	if (tty) {

@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "mo-authorize.h"
+
+/* Longest error_description of a redirect kept for messages. */
+#define MO_REDIRECT_ERROR_MAX 512
 #include "mo-error.h"
 #include "mo-json.h"
 #include "mo-oauth.h"
@@ -190,6 +193,14 @@ mo_redirect_parse_query(const gchar *query, GError **error)
 	mo_text_sanitize(redirect->iss);
 	mo_text_sanitize(redirect->error);
 	mo_text_sanitize(redirect->error_description);
+	/* as the token endpoint's: a line, not a page */
+	if (redirect->error_description != NULL &&
+	    strlen(redirect->error_description) > MO_REDIRECT_ERROR_MAX) {
+		const gchar *end = NULL;
+		/* on a character boundary */
+		g_utf8_validate(redirect->error_description, MO_REDIRECT_ERROR_MAX, &end);
+		*(gchar *)end = '\0';
+	}
 	return g_steal_pointer(&redirect);
 }
 

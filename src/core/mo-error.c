@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "mo-error.h"
 
+#include <string.h>
+
 GQuark
 mo_error_quark(void)
 {
@@ -113,13 +115,116 @@ mo_error_set_protocol(GError **error, GError *cause)
 	g_error_free(cause);
 }
 
-/* Text from outside (a provider, a browser, a server) reaches a terminal or a log: no control
- * characters, so no escape sequences and no forged lines. */
+static gboolean
+mo_text_unichar_is_safe(gunichar uc)
+{
+	switch (g_unichar_type(uc)) {
+	case G_UNICODE_CONTROL:
+	case G_UNICODE_FORMAT:
+	case G_UNICODE_UNASSIGNED:
+	case G_UNICODE_SURROGATE:
+	case G_UNICODE_LINE_SEPARATOR:
+	case G_UNICODE_PARAGRAPH_SEPARATOR:
+		return FALSE;
+	default:
+		return TRUE;
+	}
+}
+
+/* The length of the character at @p (of at most @left bytes), and whether a terminal may be
+ * shown it as it is: printable ASCII, or well-formed UTF-8 of a printable character. Control
+ * characters (C0, DEL, C1), format characters such as U+202E and line separators would start
+ * escape sequences, forge lines or reorder what is shown; a stray byte may start an 8-bit C1
+ * sequence on a terminal that is not in UTF-8 mode. */
+static gsize
+mo_text_next_char(const gchar *p, gsize left, gboolean *safe)
+{
+	guchar c = (guchar)*p;
+	gunichar uc;
+
+	if (c < 0x80) {
+		*safe = c >= 0x20 && c != 0x7f;
+		return 1;
+	}
+	uc = g_utf8_get_char_validated(p, (gssize)left);
+	if (uc == (gunichar)-1 || uc == (gunichar)-2) {
+		*safe = FALSE;
+		return 1;
+	}
+	*safe = mo_text_unichar_is_safe(uc);
+	return (gsize)(g_utf8_next_char(p) - p);
+}
+
+/**
+ * mo_text_escape:
+ * @text: (nullable): text from outside: a provider, a file, the keyring, the command line
+ *
+ * The one way untrusted text reaches a terminal or a log: every byte of a character that is
+ * not printable, or not UTF-8 at all, is shown as `\xNN`; everything else, international
+ * letters included, stays as it is.
+ *
+ * Returns: (transfer full) (nullable): the escaped text, or %NULL when @text is %NULL
+ */
+gchar *
+mo_text_escape(const gchar *text)
+{
+	GString *out;
+	gsize len;
+
+	if (text == NULL)
+		return NULL;
+	len = strlen(text);
+	out = g_string_sized_new(len);
+	for (gsize i = 0; i < len;) {
+		gboolean safe = FALSE;
+		gsize n = mo_text_next_char(text + i, len - i, &safe);
+
+		for (gsize j = 0; j < n; j++) {
+			if (safe)
+				g_string_append_c(out, text[i + j]);
+			else
+				g_string_append_printf(out, "\\x%02x", (guchar)text[i + j]);
+		}
+		i += n;
+	}
+	return g_string_free(out, FALSE);
+}
+
+/**
+ * mo_text_is_vschar:
+ * @text: a token
+ *
+ * Whether @text holds only what RFC 6749 allows in tokens (VSCHAR, 0x20–0x7E): no control
+ * character, DEL, or byte of 0x80 and more. A token is printed by “mailoauth token”, written
+ * into SASL messages and HTTP headers, so anything else would forge lines or reach a terminal.
+ *
+ * Returns: %TRUE when @text is fit to be a token
+ */
+gboolean
+mo_text_is_vschar(const gchar *text)
+{
+	g_return_val_if_fail(text != NULL, FALSE);
+
+	for (const gchar *p = text; *p != '\0'; p++) {
+		if ((guchar)*p < 0x20 || (guchar)*p > 0x7e)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* In place, for fixed buffers: what mo_text_escape() would escape becomes '?', byte by byte.
+ * Prefer mo_text_escape(), which keeps what the bytes were. */
 void
 mo_text_sanitize(gchar *text)
 {
-	for (gchar *p = text; p != NULL && *p != '\0'; p++) {
-		if ((guchar)*p < 0x20 || (guchar)*p == 0x7f)
-			*p = '?';
+	gsize len = text != NULL ? strlen(text) : 0;
+
+	for (gsize i = 0; i < len;) {
+		gboolean safe = FALSE;
+		gsize n = mo_text_next_char(text + i, len - i, &safe);
+
+		if (!safe)
+			memset(text + i, '?', n);
+		i += n;
 	}
 }

@@ -56,6 +56,8 @@ const gchar *mo_oauth_error_to_string(MoOAuthErrorCode code);
 gboolean mo_error_needs_reauthorization(const GError *error);
 MoExitCode mo_error_to_exit_code(const GError *error);
 void mo_error_set_protocol(GError **error, GError *cause);
+gchar *mo_text_escape(const gchar *text);
+gboolean mo_text_is_vschar(const gchar *text);
 void mo_text_sanitize(gchar *text);
 
 G_END_DECLS

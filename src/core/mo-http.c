@@ -14,6 +14,8 @@
 #include "mo-secure.h"
 
 #define MO_HTTP_USER_AGENT "mailoauth/" PACKAGE_VERSION
+/* libcurl's own receive buffer size (CURL_MAX_WRITE_SIZE): one block for most answers */
+#define MO_HTTP_BODY_FIRST_SIZE 16384
 
 /* application/x-www-form-urlencoded from NULL-terminated key, value pairs. Everything but
  * RFC 3986 unreserved characters is escaped, so a secret holding + & = % arrives intact. */
@@ -50,16 +52,67 @@ mo_http_response_free(MoHttpResponse *response)
 	g_free(response);
 }
 
+/* The body as it arrives, in memory of our own: grown by our own code, which wipes each block
+ * it leaves (realloc() would hand copies of the tokens back to malloc unwiped), and wiped when
+ * cleared. Most answers fit the first block. */
+typedef struct {
+	guint8 *data;
+	gsize len;
+	gsize size; /* allocated; more than len while data is not NULL, for the final NUL */
+} MoHttpBody;
+
+static void
+mo_http_body_clear(MoHttpBody *body)
+{
+	mo_secure_wipe(body->data, body->len);
+	g_clear_pointer(&body->data, g_free);
+	body->len = 0;
+	body->size = 0;
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MoHttpBody, mo_http_body_clear)
+
+static void
+mo_http_body_grow(MoHttpBody *body, gsize needed)
+{
+	gsize size = MAX(body->size, MO_HTTP_BODY_FIRST_SIZE);
+	guint8 *grown;
+
+	while (size < needed)
+		size *= 2;
+	/* needed is never more than this (mo_http_body_append()) */
+	size = MIN(size, (gsize)MO_JSON_MAX_SIZE + 1);
+	grown = g_malloc(size);
+	if (body->len > 0)
+		memcpy(grown, body->data, body->len);
+	mo_secure_wipe(body->data, body->len);
+	g_free(body->data);
+	body->data = grown;
+	body->size = size;
+}
+
+/* FALSE when the body would grow beyond MO_JSON_MAX_SIZE: a token response is small, anything
+ * larger is not one. */
+static gboolean
+mo_http_body_append(MoHttpBody *body, const guint8 *data, gsize len)
+{
+	if (len > MO_JSON_MAX_SIZE - body->len)
+		return FALSE;
+	if (body->len + len + 1 > body->size)
+		mo_http_body_grow(body, body->len + len + 1);
+	memcpy(body->data + body->len, data, len);
+	body->len += len;
+	return TRUE;
+}
+
 static size_t
 mo_http_write_cb(char *data, size_t size, size_t nmemb, void *user_data)
 {
-	GByteArray *buf = user_data;
+	/* libcurl documents size as always 1 */
 	gsize len = size * nmemb;
 
-	/* a token response is small; anything larger is not one */
-	if (buf->len + len > MO_JSON_MAX_SIZE)
+	if (!mo_http_body_append(user_data, (const guint8 *)data, len))
 		return 0;
-	g_byte_array_append(buf, (const guint8 *)data, len);
 	return len;
 }
 
@@ -112,7 +165,7 @@ mo_http_new_handle(const MoCurl *c,
 		   const gchar *url,
 		   const gchar *body,
 		   const MoHttpOptions *options,
-		   GByteArray *buf,
+		   MoHttpBody *buf,
 		   struct curl_slist *headers)
 {
 	CURL *curl = c->easy_init();
@@ -158,8 +211,9 @@ mo_http_set_curl_error(const MoCurl *c, CURLcode rc, const gchar *url, GError **
 			    c->easy_strerror(rc));
 }
 
+/* Takes the data of @buf. */
 static MoHttpResponse *
-mo_http_response_new(const MoCurl *c, CURL *curl, GByteArray *buf)
+mo_http_response_new(const MoCurl *c, CURL *curl, MoHttpBody *buf)
 {
 	MoHttpResponse *response = g_new0(MoHttpResponse, 1);
 	long status = 0;
@@ -167,9 +221,14 @@ mo_http_response_new(const MoCurl *c, CURL *curl, GByteArray *buf)
 	c->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	response->status = (guint)status;
 	response->retry_after = mo_http_get_retry_after(c, curl);
+	if (buf->data == NULL)
+		mo_http_body_grow(buf, 1);
+	/* mo_http_body_append() kept room for it */
+	buf->data[buf->len] = '\0';
 	response->body_len = buf->len;
-	g_byte_array_append(buf, (const guint8 *)"", 1);
-	response->body = (gchar *)g_byte_array_free(buf, FALSE);
+	response->body = (gchar *)g_steal_pointer(&buf->data);
+	buf->len = 0;
+	buf->size = 0;
 	return response;
 }
 
@@ -178,7 +237,7 @@ mo_http_response_new(const MoCurl *c, CURL *curl, GByteArray *buf)
 static MoHttpResponse *
 mo_http_perform(const gchar *url, const gchar *body, const MoHttpOptions *options, GError **error)
 {
-	g_autoptr(GByteArray) buf = g_byte_array_new();
+	g_auto(MoHttpBody) buf = {NULL};
 	struct curl_slist *headers = NULL;
 	MoHttpResponse *response;
 	const MoCurl *c;
@@ -193,7 +252,7 @@ mo_http_perform(const gchar *url, const gchar *body, const MoHttpOptions *option
 	if (c == NULL)
 		return NULL;
 	headers = c->slist_append(headers, "Accept: application/json");
-	curl = mo_http_new_handle(c, url, body, options, buf, headers);
+	curl = mo_http_new_handle(c, url, body, options, &buf, headers);
 	if (curl == NULL) {
 		c->slist_free_all(headers);
 		g_set_error(error, MO_ERROR, MO_ERROR_FAILED, _("Cannot initialise libcurl"));
@@ -202,12 +261,12 @@ mo_http_perform(const gchar *url, const gchar *body, const MoHttpOptions *option
 	rc = c->easy_perform(curl);
 	c->slist_free_all(headers);
 	if (rc != CURLE_OK) {
-		mo_secure_wipe(buf->data, buf->len);
+		/* what arrived is wiped with buf */
 		mo_http_set_curl_error(c, rc, url, error);
 		c->easy_cleanup(curl);
 		return NULL;
 	}
-	response = mo_http_response_new(c, curl, g_steal_pointer(&buf));
+	response = mo_http_response_new(c, curl, &buf);
 	c->easy_cleanup(curl);
 	return response;
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <string.h>
 
 #include "mo-error.h"
 #include "mo-json.h"
@@ -10,16 +11,38 @@
 
 /* Ten years: longer than any access token lives. */
 #define MO_OAUTH_MAX_EXPIRES_IN (10 * 366 * 24 * 3600)
+/* Bytes of a provider's error code or description shown in a message: enough for Microsoft's
+ * AADSTS number and text, and most of its trace and correlation IDs. */
+#define MO_OAUTH_TEXT_MAX 512
 
-/* Sets @error from an error response: the provider's code and its description verbatim
- * (Microsoft's AADSTS numbers are what users search for). Returns FALSE when the body is
- * not an OAuth2 error at all. */
+/* A provider's text for a message: escaped, and cut to MO_OAUTH_TEXT_MAX bytes, since a broken
+ * or hostile server may send anything, and a lot of it. */
+static gchar *
+mo_oauth_text_for_message(const gchar *text)
+{
+	g_autofree gchar *escaped = mo_text_escape(text);
+	gsize cut = MO_OAUTH_TEXT_MAX;
+
+	if (escaped == NULL || strlen(escaped) <= MO_OAUTH_TEXT_MAX)
+		return g_steal_pointer(&escaped);
+	/* not inside a UTF-8 sequence */
+	while (cut > 0 && ((guchar)escaped[cut] & 0xc0) == 0x80)
+		cut--;
+	escaped[cut] = '\0';
+	return g_strconcat(escaped, "…", NULL);
+}
+
+/* Sets @error from an error response: the provider's code and its description as they are
+ * (Microsoft's AADSTS numbers are what users search for), but escaped and capped. Returns
+ * FALSE when the body is not an OAuth2 error at all. */
 gboolean
 mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, GError **error)
 {
 	g_autoptr(MoJson) obj = NULL;
 	g_autofree gchar *code = NULL;
 	g_autofree gchar *description = NULL;
+	g_autofree gchar *shown_code = NULL;
+	g_autofree gchar *shown_description = NULL;
 	MoOAuthErrorCode kind;
 
 	obj = mo_json_parse_object(body, body_len, "error response", NULL);
@@ -27,16 +50,16 @@ mo_oauth_parse_error_response(guint status, const gchar *body, gsize body_len, G
 	    code == NULL)
 		return FALSE;
 	mo_json_get_string(obj, "error_description", &description, "error response", NULL);
-	mo_text_sanitize(code);
-	mo_text_sanitize(description);
 	kind = mo_oauth_error_from_string(code);
+	shown_code = mo_oauth_text_for_message(code);
+	shown_description = mo_oauth_text_for_message(description);
 	g_set_error(error,
 		    MO_OAUTH_ERROR,
 		    kind,
 		    "%s%s%s (HTTP %u)",
-		    code,
-		    description != NULL ? ": " : "",
-		    description != NULL ? description : "",
+		    shown_code,
+		    shown_description != NULL ? ": " : "",
+		    shown_description != NULL ? shown_description : "",
 		    status);
 	return TRUE;
 }
@@ -83,6 +106,26 @@ mo_oauth_read_expires_in(const MoJson *obj, gint64 now, gint64 *expiry, GError *
 	expires_in = MIN(expires_in, MO_OAUTH_MAX_EXPIRES_IN);
 	*expiry = now + expires_in;
 	return TRUE;
+}
+
+/* RFC 6749 tokens are VSCHAR. One with CR/LF or escape sequences would be printed by "mailoauth
+ * token" into mbsync and the terminal, and sent in SASL messages: the whole answer is refused,
+ * so nothing of it is stored and the stored token stays. */
+static gboolean
+mo_oauth_check_token_chars(const gchar *key, const gchar *value, GError **error)
+{
+	if (value == NULL || mo_text_is_vschar(value))
+		return TRUE;
+	g_set_error(error,
+		    MO_ERROR,
+		    MO_ERROR_PROTOCOL,
+		    _("The token endpoint sent a token (%s) with control characters or bytes "
+		      "outside printable ASCII, which no token may hold; nothing of its answer was "
+		      "stored and the stored token is kept. If the provider had already "
+		      "replaced the refresh token with this answer, a new sign-in "
+		      "(“mailoauth authorize”) may be needed"),
+		    key);
+	return FALSE;
 }
 
 /* A 200 answer with an access token becomes a MoToken; any other answer an error that says
@@ -133,6 +176,9 @@ mo_oauth_parse_token_response(guint status,
 			    _("The token endpoint answered without an access_token"));
 		return NULL;
 	}
+	if (!mo_oauth_check_token_chars("access_token", token->access_token, error) ||
+	    !mo_oauth_check_token_chars("refresh_token", token->refresh_token, error))
+		return NULL;
 	return g_steal_pointer(&token);
 }
 

@@ -10,6 +10,8 @@
 #include "mo-token.h"
 
 #define MO_ACCOUNT_NAME_MAX 254
+/* 9999-12-31T23:59:59Z */
+#define MO_TOKEN_TIME_MAX G_GINT64_CONSTANT(253402300799)
 
 MoToken *
 mo_token_new(void)
@@ -126,13 +128,50 @@ mo_account_name_is_valid(const gchar *name, GError **error)
 	return ok;
 }
 
+/* A token read back must be what the provider's answer was checked to be (mo-oauth.c): one
+ * with control characters was edited or corrupted, and would be printed or sent as it is. */
+static gboolean
+mo_token_check_chars(const gchar *key, const gchar *value, const gchar *what, GError **error)
+{
+	if (value == NULL || mo_text_is_vschar(value))
+		return TRUE;
+	g_set_error(error,
+		    MO_ERROR,
+		    MO_ERROR_INVALID_DATA,
+		    _("In the %s, “%s” holds control characters or bytes outside printable "
+		      "ASCII, which no token has; it was edited or is corrupted"),
+		    what,
+		    key);
+	return FALSE;
+}
+
+/* A time a calendar can show: beyond the year 9999 it is no expiry but a broken file. */
+static gboolean
+mo_token_check_time(const gchar *key, gint64 value, const gchar *what, GError **error)
+{
+	if (value <= MO_TOKEN_TIME_MAX)
+		return TRUE;
+	g_set_error(error,
+		    MO_ERROR,
+		    MO_ERROR_INVALID_DATA,
+		    _("In the %s, “%s” is %lld, a time after the year 9999; it was edited or "
+		      "is corrupted"),
+		    what,
+		    key,
+		    (long long)value);
+	return FALSE;
+}
+
 static gboolean
 mo_token_read_json(MoToken *token, const MoJson *obj, const gchar *what, GError **error)
 {
 	return mo_json_get_string(obj, "access_token", &token->access_token, what, error) &&
 	       mo_json_get_string(obj, "refresh_token", &token->refresh_token, what, error) &&
 	       mo_json_get_string(obj, "scope", &token->scope, what, error) &&
-	       mo_json_get_int64(obj, "expiry", &token->expiry, what, error);
+	       mo_json_get_int64(obj, "expiry", &token->expiry, what, error) &&
+	       mo_token_check_chars("access_token", token->access_token, what, error) &&
+	       mo_token_check_chars("refresh_token", token->refresh_token, what, error) &&
+	       mo_token_check_time("expiry", token->expiry, what, error);
 }
 
 MoAccount *
@@ -149,7 +188,8 @@ mo_account_from_json(const gchar *json, const gchar *name, GError **error)
 	    !mo_json_get_string(obj, "user", &account->user, what, error) ||
 	    !mo_json_get_string(obj, "app", &account->app, what, error) ||
 	    !mo_token_read_json(account->token, obj, what, error) ||
-	    !mo_json_get_int64(obj, "last_refresh", &account->token->last_refresh, what, error))
+	    !mo_json_get_int64(obj, "last_refresh", &account->token->last_refresh, what, error) ||
+	    !mo_token_check_time("last_refresh", account->token->last_refresh, what, error))
 		return NULL;
 	if (account->user == NULL)
 		account->user = g_strdup(name);

@@ -90,10 +90,20 @@ mo_deadline_stop(MoDeadline *deadline)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MoDeadline, mo_deadline_stop)
 
-/* Turns a libsecret/GDBus error into ours, with what to do about it. */
+/* Turns a libsecret/GDBus error into ours, with what to do about it. Takes @error_local, which
+ * may be NULL: libsecret fails some calls without an error (a g_warning() and FALSE, e.g. for
+ * an attribute that is not UTF-8). */
 static void
 mo_keyring_propagate(MoKeyring *keyring, GError **error, GError *error_local)
 {
+	if (error_local == NULL) {
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_KEYRING_UNAVAILABLE,
+			    _("Cannot use the keyring (Secret Service): the request failed "
+			      "without a reason"));
+		return;
+	}
 	if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 		g_set_error(error,
 			    MO_ERROR,
@@ -164,8 +174,8 @@ mo_keyring_open(guint timeout_seconds, GError **error)
 			      "Secret Service (gnome-keyring, KWallet, KeePassXC); run it in a "
 			      "desktop session or start one with dbus-run-session and "
 			      "gnome-keyring-daemon"),
-			    error_local->message);
-		g_error_free(error_local);
+			    error_local != NULL ? error_local->message : _("no reason given"));
+		g_clear_error(&error_local);
 		return NULL;
 	}
 	return g_steal_pointer(&keyring);
@@ -280,6 +290,21 @@ mo_keyring_set_not_found(MoKeyringKind kind, const gchar *name, GError **error)
 			    name);
 }
 
+/* The commands check names (mo_account_name_is_valid()); this keeps any other caller from
+ * handing libsecret an attribute it refuses without an error. */
+static gboolean
+mo_keyring_check_name(MoKeyringKind kind, const gchar *name, GError **error)
+{
+	if (name != NULL && g_utf8_validate(name, -1, NULL))
+		return TRUE;
+	g_set_error_literal(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_ARGUMENT,
+			    kind == MO_KEYRING_ACCOUNT ? _("An account name must be UTF-8 text")
+						       : _("An app name must be UTF-8 text"));
+	return FALSE;
+}
+
 /* The secret (JSON) of one item. Not found and locked are different errors: libsecret's
  * simple lookup returns NULL for both, which would tell a user with a locked keyring that
  * the account is gone. */
@@ -294,6 +319,9 @@ mo_keyring_lookup(MoKeyring *keyring, MoKeyringKind kind, const gchar *name, GEr
 	gchar *text;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+	if (!mo_keyring_check_name(kind, name, error))
+		return NULL;
 
 	if (!secret_service_search_for_dbus_paths_sync(keyring->service,
 						       mo_keyring_schema(kind),
@@ -342,6 +370,8 @@ mo_keyring_store(MoKeyring *keyring,
 
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
+	if (!mo_keyring_check_name(kind, name, error))
+		return FALSE;
 	/* replaces the item with the same attributes in one call: token, refresh token and
 	 * expiry change together */
 	if (!secret_service_store_sync(keyring->service,
@@ -367,6 +397,8 @@ mo_keyring_delete(MoKeyring *keyring, MoKeyringKind kind, const gchar *name, GEr
 
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
+	if (!mo_keyring_check_name(kind, name, error))
+		return FALSE;
 	if (!secret_service_clear_sync(keyring->service,
 				       mo_keyring_schema(kind),
 				       attrs,

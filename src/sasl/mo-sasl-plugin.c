@@ -5,13 +5,21 @@
 #include <sasl/saslplug.h>
 #include <string.h>
 
+#include "mo-error.h"
 #include "mo-sasl-backend.h"
 #include "mo-sasl-format.h"
 #include "mo-secure.h"
 
 /* The Cyrus SASL client plugin: XOAUTH2 and OAUTHBEARER for every SASL client on the machine
  * (mbsync, postfix, …), with the token from the password field: an access token, a token file
- * or the keyring (see mo-sasl-backend.c). One exported symbol, sasl_client_plug_init. */
+ * or the keyring (see mo-sasl-backend.c). One exported symbol, sasl_client_plug_init.
+ *
+ * The plugin is a guest in its host's process (postfix's smtp, mbsync, …) and must not change
+ * that process: no signal handlers, no rlimits, no prctl(), no umask, no chdir. In particular
+ * it does not disable core dumps as the mailoauth CLI does (src/cli/main.c), though tokens pass
+ * through its memory: whether the host may dump core is the host's and the admin's decision
+ * (postfix's daemons, for one, rely on their own settings). What it can do for its secrets
+ * within its own memory, it does: the buffers it owns are wiped before they are freed. */
 
 /* libsasl2 prefers, for one mechanism name, the plugin with the stronger security flags and
  * then the higher max_ssf (lib/client.c, mech_compare). NOANONYMOUS|NOPLAINTEXT also keep the
@@ -79,7 +87,10 @@ mo_sasl_mech_dispose(void *conn_context, const sasl_utils_t *utils)
 static int
 mo_sasl_fail(sasl_client_params_t *params, int result, const gchar *message)
 {
-	params->utils->seterror(params->utils->conn, 0, "mailoauth: %s", message);
+	/* it may quote a server or a provider, and ends up in the mail program's log */
+	g_autofree gchar *shown = mo_text_escape(message);
+
+	params->utils->seterror(params->utils->conn, 0, "mailoauth: %s", shown);
 	return result;
 }
 

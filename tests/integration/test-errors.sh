@@ -190,6 +190,233 @@ assert_contains "$ERR" no-such-app "the message names the unknown app"
 mo status-noclient status noclient@example.com
 assert_rc 3 "the failed imports stored no account"
 
+# --- what reaches the terminal: no control characters from names, files or providers ----
+# terminal_safe FILE: UTF-8 without control or format characters but newline and tab:
+# nothing a terminal would act on (escape sequences, forged lines, reordered text).
+terminal_safe() {
+	"$MO_PYTHON" - "$1" <<'EOF'
+import sys, unicodedata
+try:
+    text = open(sys.argv[1], "rb").read().decode("utf-8")
+except UnicodeDecodeError:
+    sys.exit(1)
+sys.exit(any(c not in "\n\t" and unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Cn")
+             for c in text))
+EOF
+}
+
+# A name that is not UTF-8 made libsecret fail without an error, and token/refresh crashed.
+BAD_NAME=$'\xff'
+i=0
+for command in token refresh status forget "app remove"; do
+	i=$((i + 1))
+	read -ra words <<<"$command"
+	mo "badname-$i" "${words[@]}" "$BAD_NAME"
+	assert_rc 2 "$command with a name that is not UTF-8: exit 2 (usage), no crash"
+	check "$command with a name that is not UTF-8: the message shows it escaped" \
+		grep -qF '\xff' "$ERR"
+done
+mo badname-import-account import "$TEST_DIR/expired.json" --account "$BAD_NAME"
+assert_rc 2 "import --account with a name that is not UTF-8: exit 2"
+mo badname-import-app import "$TEST_DIR/expired.json" --app "$BAD_NAME"
+assert_rc 2 "import --app with a name that is not UTF-8: exit 2"
+mo badname-authorize-app authorize "$ACCOUNT" --app "$BAD_NAME"
+assert_rc 2 "authorize --app with a name that is not UTF-8: exit 2"
+mo badname-app-add app add "$BAD_NAME" --provider custom --client-id x \
+	--token-endpoint "$TS_ENDPOINT"
+assert_rc 2 "app add with a name that is not UTF-8: exit 2"
+
+ESC_NAME=$'evil\e]0;owned\a\r\nmailoauth token: FORGED'
+i=0
+for command in token refresh status forget "app remove"; do
+	i=$((i + 1))
+	read -ra words <<<"$command"
+	mo "escname-$i" "${words[@]}" "$ESC_NAME"
+	assert_rc 2 "$command with escape sequences in the name: exit 2"
+	check "$command with escape sequences in the name: none reaches the terminal" \
+		terminal_safe "$ERR"
+	check "$command with a newline in the name: no forged line" \
+		test "$(grep -c 'FORGED' "$ERR")" -le 1 -a "$(grep -c '^mailoauth token: FORGED' "$ERR")" -eq 0
+	assert_contains "$ERR" 'evil\x1b]0;owned\x07\x0d\x0amailoauth' \
+		"$command with escape sequences in the name: the message shows them as \\xNN"
+done
+
+# The "user" of an imported file is shown by status; the keyring may hold anything there.
+(umask 077 && printf '{"user":"evil\\u001b]0;owned\\u0007\\nFORGED-LINE\\u009b2J\\u202e",%s}\n' \
+	"\"refresh_token\":\"$INITIAL_RT\",\"expiry\":\"$(($(now) + 3600))\"" \
+	>"$TEST_DIR/esc-user.json")
+mo import-escuser import "$TEST_DIR/esc-user.json" --account escuser@example.com --app "$APP"
+assert_rc 0 "import of a file whose user holds escape sequences, with --account"
+mo status-escuser status escuser@example.com
+assert_rc 0 "status of that account: exit 0"
+check "status: the user's escape sequences do not reach the terminal" terminal_safe "$OUT"
+check "status: the user's newline forges no line" test "$(grep -c '^FORGED-LINE' "$OUT")" -eq 0
+assert_contains "$OUT" 'evil\x1b]0;owned\x07\x0aFORGED-LINE\xc2\x9b2J\xe2\x80\xae' \
+	"status: the user is shown with its control characters as \\xNN"
+mo status-all-escuser status
+check "status of all accounts: nothing reaches the terminal raw" terminal_safe "$OUT"
+mo import-escuser-default import "$TEST_DIR/esc-user.json" --app "$APP"
+assert_rc 2 "import naming the account after such a user: exit 2"
+check "import naming the account after such a user: the message is escaped" terminal_safe "$ERR"
+assert_contains "$ERR" "--account" "import naming the account after such a user: says to use --account"
+mo forget-escuser forget escuser@example.com
+assert_rc 0 "forget escuser@example.com"
+
+# An app item another program stored: its name and client ID come from the keyring.
+ESC_APP=$'evil\e[2Japp'
+printf '%s' '{"version":1,"provider":"custom","client_id":"cid\u001b[31m","token_endpoint":"http://127.0.0.1:9/token"}' |
+	secret-tool store --label 'mailoauth test' xdg:schema "$MO_APP_SCHEMA" app "$ESC_APP"
+mo app-list-esc app list
+assert_rc 0 "app list with an app whose name holds escape sequences: exit 0"
+check "app list: no escape sequence reaches the terminal" terminal_safe "$OUT"
+assert_contains "$OUT" 'evil\x1b[2Japp' "app list: the name is shown with \\xNN"
+assert_contains "$OUT" 'cid\x1b[31m' "app list: the client ID is shown with \\xNN"
+secret-tool clear xdg:schema "$MO_APP_SCHEMA" app "$ESC_APP"
+
+# --- tokens with control characters from the provider: refused, nothing stored (exit 1) --
+# A provider of its own, answering by path: token-server.py serves only printable tokens.
+cat >"$TEST_DIR/evil-server.py" <<'EOF'
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+LONG = "x" * 5000
+ANSWERS = {
+    "/crlf-access": (200, {"access_token": "at-evil\r\nX-Injected: 1",
+                           "refresh_token": "rt-evil-crlf", "expires_in": 3600}),
+    "/esc-refresh": (200, {"access_token": "at-evil-esc",
+                           "refresh_token": "rt-evil\u001b]0;owned\u0007", "expires_in": 3600}),
+    "/high-access": (200, {"access_token": "at-\u00e9vil", "expires_in": 3600}),
+    "/del-access": (200, {"access_token": "at-evil\u007f", "expires_in": 3600}),
+    "/esc-description": (400, {"error": "invalid_grant", "error_description":
+                               "AADSTS70000:\u001b]0;owned\u0007\r\nmailoauth token: FORGED "
+                               + LONG + " THE-END"}),
+}
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, answer = ANSWERS.get(self.path, (404, {"error": "invalid_request"}))
+        body = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Handler)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.serve_forever()
+EOF
+"$MO_PYTHON" "$TEST_DIR/evil-server.py" "$TEST_DIR/evil-port" 2>"$TEST_DIR/evil-server.log" &
+EVIL_PID=$!
+mo_track_pid "$EVIL_PID"
+for ((i = 0; i < 100; i++)); do
+	[ -s "$TEST_DIR/evil-port" ] && break
+	sleep 0.05
+done
+[ -s "$TEST_DIR/evil-port" ] || bail_out "cannot start the test provider that sends control characters"
+EVIL_URL="http://127.0.0.1:$(<"$TEST_DIR/evil-port")"
+
+# evil_account CASE: an app whose token endpoint answers CASE, and an account of it whose
+# access token has expired; its refresh token is rt-keep-CASE.
+evil_account() {
+	mo_stdin "evil-app-$1" "$TEST_DIR/client-secret" app add "evil-$1" --provider custom \
+		--client-id test-client --token-endpoint "$EVIL_URL/$1" --secret
+	write_token_file "$TEST_DIR/evil-$1.json" "access_token=at-keep-$1" \
+		"refresh_token=rt-keep-$1" "expiry=$(($(now) - 100))"
+	mo "evil-import-$1" import "$TEST_DIR/evil-$1.json" --account "evil-$1@example.com" \
+		--app "evil-$1"
+	[ "$RC" -eq 0 ] || {
+		diag "set-up for '$1' failed"
+		show_run
+	}
+}
+
+for case in crlf-access esc-refresh high-access del-access; do
+	evil_account "$case"
+	mo "evil-token-$case" token "evil-$case@example.com"
+	assert_rc 1 "$case: a token with control characters is refused (exit 1, provider error)"
+	assert_empty "$OUT" "$case: nothing on stdout"
+	check "$case: the message is terminal-safe" terminal_safe "$ERR"
+	assert_contains "$ERR" "evil-$case@example.com" "$case: the message names the account"
+	assert_contains "$ERR" "mailoauth authorize" "$case: the message says a new sign-in may be needed"
+	for needle in at-evil rt-evil at-é; do
+		assert_not_contains "$ERR" "$needle" "$case: the message does not quote the token"
+	done
+	keyring_account_json "evil-$case@example.com" "$TEST_DIR/evil-account.json"
+	assert_secret_eq "$(json_get "$TEST_DIR/evil-account.json" 'd["refresh_token"]')" \
+		"rt-keep-$case" "$case: the stored refresh token is kept"
+	assert_secret_eq "$(json_get "$TEST_DIR/evil-account.json" 'd["access_token"]')" \
+		"at-keep-$case" "$case: the stored access token is kept"
+	mo "evil-refresh-$case" refresh "evil-$case@example.com"
+	assert_rc 1 "$case: refresh refuses it too"
+done
+
+evil_account esc-description
+mo evil-token-esc-description token evil-esc-description@example.com
+assert_rc 4 "an error_description with escape sequences: still invalid_grant (exit 4)"
+check "error_description: no escape sequence reaches the terminal" terminal_safe "$ERR"
+check "error_description: its newline forges no line" \
+	test "$(grep -c '^mailoauth token: FORGED' "$ERR")" -eq 0
+assert_contains "$ERR" 'AADSTS70000:\x1b]0;owned\x07\x0d\x0amailoauth token: FORGED' \
+	"error_description: shown with \\xNN"
+assert_not_contains "$ERR" "THE-END" "error_description: cut to a few hundred bytes"
+check "error_description: the whole message stays short ($(wc -c <"$ERR") bytes)" \
+	test "$(wc -c <"$ERR")" -lt 1500
+
+# --- an expiry no calendar has (exit 1, naming the key and the file) --------------------------
+write_token_file "$TEST_DIR/far-expiry.json" "user=far@example.com" \
+	"refresh_token=rt-far" "expiry=9223372036854775807"
+mo import-far-expiry import "$TEST_DIR/far-expiry.json" --app "$APP"
+assert_rc 1 "import of a file with expiry INT64_MAX: exit 1"
+assert_contains "$ERR" far-expiry.json "expiry INT64_MAX: the message names the file"
+assert_contains "$ERR" expiry "expiry INT64_MAX: the message names the key"
+mo status-far-expiry status far@example.com
+assert_rc 3 "expiry INT64_MAX: nothing was stored"
+
+# --- no core dumps: the CLI holds tokens and secrets ----------------------------------------
+# app add --secret waits for the secret on a FIFO; meanwhile its limits and dumpable flag are
+# read from /proc. It runs as nobody where it can, since the owner of /proc/PID says whether it
+# is dumpable only for a process that is not root's.
+mkfifo "$TEST_DIR/hold"
+RUN_AS=()
+if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1 &&
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups test -x "$MAILOAUTH"; then
+	RUN_AS=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+fi
+(
+	ulimit -c unlimited
+	exec env HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent "${RUN_AS[@]}" "$MAILOAUTH" \
+		app add coredump --provider custom --client-id x --token-endpoint "$TS_ENDPOINT" \
+		--secret <"$TEST_DIR/hold" >"$TEST_DIR/coredump.out" 2>"$TEST_DIR/coredump.err"
+) &
+DUMP_PID=$!
+mo_track_pid "$DUMP_PID"
+# read-write: opening a FIFO so never blocks, even if the command died before opening it
+exec 9<>"$TEST_DIR/hold"
+CORE_LIMIT=
+for ((i = 0; i < 100; i++)); do
+	CORE_LIMIT=$(awk '/^Max core file size/ {print $5 " " $6}' "/proc/$DUMP_PID/limits" 2>/dev/null)
+	[ "$CORE_LIMIT" = "0 0" ] && break
+	sleep 0.05
+done
+assert_eq "$CORE_LIMIT" "0 0" "the CLI sets its core file size limit to 0 (soft and hard)"
+if [ ${#RUN_AS[@]} -gt 0 ]; then
+	assert_eq "$(stat -c %u "/proc/$DUMP_PID/status")" 0 \
+		"the CLI is not dumpable (its /proc entries belong to root, not to nobody)"
+else
+	skip "the CLI is not dumpable" "cannot run it as nobody here"
+fi
+exec 9>&-
+wait "$DUMP_PID"
+mo_untrack_pid "$DUMP_PID"
+
 # --- the token endpoint is down (connection refused): exit 6 ------------------------------
 expire_account refused
 stop_token_server

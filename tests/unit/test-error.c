@@ -166,6 +166,96 @@ test_exit_code_survives_prefix(void **state)
 	assert_int_equal(mo_error_to_exit_code(transient), MO_EXIT_TEMPFAIL);
 }
 
+/* --- text from outside, on its way to a terminal --- */
+
+static void
+assert_escaped(const gchar *text, const gchar *expected)
+{
+	g_autofree gchar *got = mo_text_escape(text);
+
+	if (g_strcmp0(got, expected) != 0) {
+		g_autofree gchar *text_c = g_strescape(text, NULL);
+		g_autofree gchar *got_c = g_strescape(got, NULL);
+		fail_msg("“%s” escaped to “%s”, expected “%s”", text_c, got_c, expected);
+	}
+}
+
+static void
+test_escape_keeps_printable_text(void **state)
+{
+	assert_null(mo_text_escape(NULL));
+	assert_escaped("", "");
+	assert_escaped("me@example.com", "me@example.com");
+	assert_escaped("AADSTS70000: The provided grant has expired (HTTP 400)",
+		       "AADSTS70000: The provided grant has expired (HTTP 400)");
+	/* international names and our own quotes stay readable */
+	assert_escaped("jürgen@exämple.com", "jürgen@exämple.com");
+	assert_escaped("“name” — 名前", "“name” — 名前");
+	assert_escaped("C:\\path", "C:\\path");
+}
+
+/* Escape sequences, forged lines and bytes a terminal may take for an 8-bit control. */
+static void
+test_escape_control_characters(void **state)
+{
+	assert_escaped("a\x1b[31mb", "a\\x1b[31mb");
+	assert_escaped("\x1b]0;title\x07", "\\x1b]0;title\\x07");
+	assert_escaped("at-34\r\nX-Injected: 1", "at-34\\x0d\\x0aX-Injected: 1");
+	assert_escaped("tab\there", "tab\\x09here");
+	assert_escaped("del\x7f", "del\\x7f");
+	/* U+009B, CSI as a C1 control; U+202E, right-to-left override; U+2028, line separator */
+	assert_escaped("x\xc2\x9b"
+		       "2Jy",
+		       "x\\xc2\\x9b2Jy");
+	assert_escaped("a\xe2\x80\xae"
+		       "b",
+		       "a\\xe2\\x80\\xaeb");
+	assert_escaped("a\xe2\x80\xa8"
+		       "b",
+		       "a\\xe2\\x80\\xa8b");
+}
+
+static void
+test_escape_invalid_utf8(void **state)
+{
+	assert_escaped("\xff", "\\xff");
+	assert_escaped("ab\xc3", "ab\\xc3");
+	/* overlong "/" and a lone continuation byte */
+	assert_escaped("\xc0\xaf", "\\xc0\\xaf");
+	assert_escaped("a\x80"
+		       "b",
+		       "a\\x80b");
+	/* Latin-1 é between valid UTF-8 */
+	assert_escaped("ü\xe9ü", "ü\\xe9ü");
+}
+
+/* The in-place form replaces what the escaping form escapes, byte by byte. */
+static void
+test_sanitize_in_place(void **state)
+{
+	g_autofree gchar *text = g_strdup("a\x1b[2Jb\xff"
+					  "c\xc2\x9b"
+					  "dü\r\n");
+
+	mo_text_sanitize(text);
+	assert_string_equal(text, "a?[2Jb?c??dü??");
+	mo_text_sanitize(NULL);
+}
+
+static void
+test_vschar(void **state)
+{
+	assert_true(mo_text_is_vschar(""));
+	assert_true(mo_text_is_vschar("eyJ0eXAi.x-y_z~+/="));
+	assert_true(mo_text_is_vschar(" !~"));
+	assert_false(mo_text_is_vschar("at-34\r\nX-Injected: 1"));
+	assert_false(mo_text_is_vschar("a\x1b]0;t\x07"));
+	assert_false(mo_text_is_vschar("a\tb"));
+	assert_false(mo_text_is_vschar("a\x7f"));
+	assert_false(mo_text_is_vschar("é"));
+	assert_false(mo_text_is_vschar("\xff"));
+}
+
 int
 main(void)
 {
@@ -180,6 +270,11 @@ main(void)
 		cmocka_unit_test(test_exit_code_oauth_errors),
 		cmocka_unit_test(test_exit_code_foreign_domains),
 		cmocka_unit_test(test_exit_code_survives_prefix),
+		cmocka_unit_test(test_escape_keeps_printable_text),
+		cmocka_unit_test(test_escape_control_characters),
+		cmocka_unit_test(test_escape_invalid_utf8),
+		cmocka_unit_test(test_sanitize_in_place),
+		cmocka_unit_test(test_vschar),
 	};
 
 	mo_test_init();

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <malloc.h>
 #include <unistd.h>
 
 #include "mo-error.h"
@@ -8,6 +9,68 @@
 #include "mo-test.h"
 
 #define TEST_SECRET "s3cr+t&x=y%25 z"
+/* stands for a token in a response body; looked for in memory handed back to malloc */
+#define TEST_BODY_MARKER "at-MARKER-5e1f0a9c"
+
+/* free() and realloc() of this program, in front of glibc's, so that a test can see what the
+ * code under test gives back to malloc: while test_watching is set on a thread, every block
+ * that thread frees is searched for TEST_BODY_MARKER. realloc() always moves the block then,
+ * as glibc does whenever it cannot grow one in place. Not under AddressSanitizer, which has
+ * allocator of its own. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_CAN_WATCH_FREES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_CAN_WATCH_FREES 0
+#endif
+#endif
+#ifndef TEST_CAN_WATCH_FREES
+#define TEST_CAN_WATCH_FREES 1
+#endif
+
+static __thread gboolean test_watching;
+static __thread guint test_unwiped_frees;
+
+#if TEST_CAN_WATCH_FREES
+extern void __libc_free(void *ptr);
+extern void *__libc_malloc(size_t size);
+extern void *__libc_realloc(void *ptr, size_t size);
+
+static gboolean
+test_block_has_marker(const guint8 *block, gsize size)
+{
+	gsize n = strlen(TEST_BODY_MARKER);
+
+	for (gsize i = 0; i + n <= size; i++) {
+		if (block[i] == TEST_BODY_MARKER[0] && memcmp(block + i, TEST_BODY_MARKER, n) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+void
+free(void *ptr)
+{
+	if (ptr != NULL && test_watching && test_block_has_marker(ptr, malloc_usable_size(ptr)))
+		test_unwiped_frees++;
+	__libc_free(ptr);
+}
+
+void *
+realloc(void *ptr, size_t size)
+{
+	void *moved;
+
+	if (!test_watching || ptr == NULL || size == 0)
+		return __libc_realloc(ptr, size);
+	moved = __libc_malloc(size);
+	if (moved == NULL)
+		return NULL;
+	memcpy(moved, ptr, MIN(size, malloc_usable_size(ptr)));
+	free(ptr);
+	return moved;
+}
+#endif
 
 static const MoHttpOptions test_http_options = {.connect_timeout = 2, .timeout = 5};
 
@@ -253,6 +316,63 @@ test_post_form_size_limit(void **state)
 	mo_assert_error(error, MO_ERROR, MO_ERROR_PROTOCOL);
 }
 
+/* Whether free() and realloc() above see what is freed here: not under a sanitizer or
+ * valgrind, which bring allocators of their own. */
+static gboolean
+test_can_watch_frees(void)
+{
+	gchar *block;
+	guint seen;
+
+	if (!TEST_CAN_WATCH_FREES)
+		return FALSE;
+	block = g_strdup(TEST_BODY_MARKER);
+	test_unwiped_frees = 0;
+	test_watching = TRUE;
+	block = g_realloc(block, 64 * 1024);
+	g_free(block);
+	test_watching = FALSE;
+	seen = test_unwiped_frees;
+	test_unwiped_frees = 0;
+	/* the block realloc() left and the one freed */
+	return seen == 2;
+}
+
+/* The body holds the new tokens: neither the blocks it grows out of nor the final one may go
+ * back to malloc unwiped. Big enough to arrive in many pieces, with the marker in the first
+ * only, so that libcurl's own receive buffer (not ours to wipe) has long moved past it. */
+static void
+test_post_form_body_copies_wiped(void **state)
+{
+	const gchar *pairs[] = {"a", "b", NULL};
+	gsize len = MO_JSON_MAX_SIZE - 1000;
+	g_autofree gchar *big = g_strnfill(len, 'x');
+	g_autoptr(MoTestServer) server = NULL;
+	g_autofree gchar *url = NULL;
+	g_autoptr(GError) error = NULL;
+	MoHttpResponse *response;
+	gsize body_len;
+	guint unwiped;
+
+	if (!test_can_watch_frees())
+		skip();
+	memcpy(big, TEST_BODY_MARKER, strlen(TEST_BODY_MARKER));
+	server = mo_test_server_new(200, NULL, big, len);
+	url = mo_test_server_get_url(server, "/token");
+
+	test_unwiped_frees = 0;
+	test_watching = TRUE;
+	response = mo_http_post_form(url, pairs, &test_http_options, &error);
+	body_len = response != NULL ? response->body_len : 0;
+	mo_http_response_free(response);
+	test_watching = FALSE;
+	unwiped = test_unwiped_frees;
+
+	mo_assert_no_error(error);
+	assert_int_equal(body_len, len);
+	assert_int_equal(unwiped, 0);
+}
+
 static void
 test_post_form_connection_refused(void **state)
 {
@@ -285,6 +405,7 @@ main(void)
 		cmocka_unit_test(test_post_form_status_and_retry_after),
 		cmocka_unit_test(test_post_form_no_redirects),
 		cmocka_unit_test(test_post_form_size_limit),
+		cmocka_unit_test(test_post_form_body_copies_wiped),
 		cmocka_unit_test(test_post_form_connection_refused),
 	};
 

@@ -271,6 +271,97 @@ test_parse_huge_expires_in(void **state)
 		fail_msg("expiry wrapped around to %" G_GINT64_FORMAT, token->expiry);
 }
 
+/* RFC 6749 tokens are VSCHAR (0x20-0x7E): a token with CR/LF, escape sequences, DEL or
+ * bytes of 0x80 and more would reach mbsync, the terminal and SASL messages as it is. */
+static void
+test_parse_control_characters_in_tokens(void **state)
+{
+	const gchar *bad[] = {
+		"{\"access_token\":\"at-34\\r\\nX-Injected: 1\",\"refresh_token\":\"r\"}",
+		"{\"access_token\":\"at\\u001b]0;owned\\u0007\",\"refresh_token\":\"r\"}",
+		"{\"access_token\":\"at\\u007f\"}",
+		"{\"access_token\":\"at-\\u00e9\"}",
+		"{\"access_token\":\"at-é\"}",
+		"{\"access_token\":\"a\\tb\"}",
+		"{\"access_token\":\"a\",\"refresh_token\":\"rt-bad\\r\\n\"}",
+		"{\"access_token\":\"a\",\"refresh_token\":\"rt-bad\\u001b[2J\"}",
+		"{\"access_token\":\"a\",\"refresh_token\":\"rt-bad\\u0085\"}",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(MoToken) token = parse(200, bad[i], &error);
+
+		if (token != NULL)
+			fail_msg("accepted %s", bad[i]);
+		mo_assert_error(error, MO_ERROR, MO_ERROR_PROTOCOL);
+		mo_assert_str_contains(error->message, i < 6 ? "access_token" : "refresh_token");
+		/* the old token is kept, and a rotated one may be gone */
+		mo_assert_str_contains(error->message, "kept");
+		mo_assert_str_contains(error->message, "mailoauth authorize");
+		/* the bad token itself is never quoted */
+		mo_assert_str_lacks(error->message, "at-34");
+		mo_assert_str_lacks(error->message, "rt-bad");
+	}
+}
+
+static void
+test_parse_printable_tokens_accepted(void **state)
+{
+	g_autoptr(MoToken) token = parse_ok(
+		"{\"access_token\":\"eyJ0.a-b_c~d+e/f= !\",\"refresh_token\":\"0.AAAA-~_.\"}");
+
+	assert_string_equal(token->access_token, "eyJ0.a-b_c~d+e/f= !");
+	assert_string_equal(token->refresh_token, "0.AAAA-~_.");
+}
+
+/* The provider's words reach a terminal: no escape sequences, no forged lines. */
+static void
+test_parse_error_description_escaped(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MoToken) token =
+		parse(400,
+		      "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS70000:\\u001b]0;"
+		      "owned\\u0007 expired\\r\\nmailoauth token: all fine\\u009b2J\"}",
+		      &error);
+
+	assert_null(token);
+	mo_assert_error(error, MO_OAUTH_ERROR, MO_OAUTH_ERROR_INVALID_GRANT);
+	mo_assert_str_lacks(error->message, "\x1b");
+	mo_assert_str_lacks(error->message, "\x07");
+	mo_assert_str_lacks(error->message, "\r");
+	mo_assert_str_lacks(error->message, "\n");
+	mo_assert_str_lacks(error->message, "\xc2\x9b");
+	mo_assert_str_contains(error->message, "AADSTS70000:\\x1b]0;owned\\x07 expired");
+	mo_assert_str_contains(error->message, "\\x0d\\x0amailoauth token: all fine");
+}
+
+/* A description of any length would flood the terminal and the export's status file. */
+static void
+test_parse_error_description_capped(void **state)
+{
+	g_autoptr(GString) body =
+		g_string_new("{\"error\":\"invalid_grant\",\"error_description\":\"");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MoToken) token = NULL;
+
+	g_string_append(body, "AADSTS70008: start");
+	for (guint i = 0; i < 10000; i++)
+		g_string_append(body, "ü");
+	g_string_append(body, "THE-END\"}");
+	token = parse(400, body->str, &error);
+
+	assert_null(token);
+	mo_assert_error(error, MO_OAUTH_ERROR, MO_OAUTH_ERROR_INVALID_GRANT);
+	mo_assert_str_contains(error->message, "AADSTS70008: start");
+	mo_assert_str_lacks(error->message, "THE-END");
+	mo_assert_str_contains(error->message, "(HTTP 400)");
+	if (strlen(error->message) > 600)
+		fail_msg("the message is %zu bytes long", strlen(error->message));
+	assert_true(g_utf8_validate(error->message, -1, NULL));
+}
+
 /* --- requests, against a canned server on 127.0.0.1 --- */
 
 static MoApp *
@@ -444,6 +535,10 @@ main(void)
 		cmocka_unit_test(test_refresh_insecure_endpoint),
 		cmocka_unit_test(test_parse_200_wrong_types_are_protocol_errors),
 		cmocka_unit_test(test_parse_huge_expires_in),
+		cmocka_unit_test(test_parse_control_characters_in_tokens),
+		cmocka_unit_test(test_parse_printable_tokens_accepted),
+		cmocka_unit_test(test_parse_error_description_escaped),
+		cmocka_unit_test(test_parse_error_description_capped),
 	};
 
 	mo_test_init();

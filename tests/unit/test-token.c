@@ -156,6 +156,36 @@ test_account_bad_documents(void **state)
 	}
 }
 
+/* An item another program wrote (or a broken one) is refused with the account's name and the
+ * key, not printed or sent as it is. */
+static void
+test_account_unusable_values_rejected(void **state)
+{
+	const struct {
+		const gchar *json;
+		const gchar *key;
+	} bad[] = {
+		{"{\"version\":1,\"access_token\":\"at-34\\r\\nX-Injected: 1\"}", "access_token"},
+		{"{\"version\":1,\"refresh_token\":\"rt\\u001b[2J\"}", "refresh_token"},
+		{"{\"version\":1,\"refresh_token\":\"rt\\u00ff\"}", "refresh_token"},
+		{"{\"version\":1,\"expiry\":9223372036854775807}", "expiry"},
+		{"{\"version\":1,\"expiry\":\"253402300800\"}", "expiry"},
+		{"{\"version\":1,\"last_refresh\":9223372036854775807}", "last_refresh"},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(MoAccount) account = mo_account_from_json(bad[i].json, "acc@x", &error);
+
+		if (account != NULL)
+			fail_msg("accepted account JSON %s", bad[i].json);
+		mo_assert_error(error, MO_ERROR, MO_ERROR_INVALID_DATA);
+		mo_assert_str_contains(error->message, "acc@x");
+		mo_assert_str_contains(error->message, bad[i].key);
+		mo_assert_str_lacks(error->message, "at-34");
+	}
+}
+
 static void
 test_account_last_refresh_omitted_when_never(void **state)
 {
@@ -292,6 +322,37 @@ test_file_negative_expiry_rejected(void **state)
 	assert_parse_fails("{\"refresh_token\":\"r\",\"expiry\":\"-1\"}", -1, "expiry");
 	assert_parse_fails("{\"refresh_token\":\"r\",\"expiry\":-1}", -1, "expiry");
 	assert_parse_fails("{\"refresh_token\":\"r\",\"expiry\":\"-4102444800\"}", -1, "expiry");
+}
+
+/* A token file is written by hand or by other tools: a token with control characters in it
+ * would be printed by "mailoauth token" and sent in SASL messages as it is. */
+static void
+test_file_control_characters_rejected(void **state)
+{
+	assert_parse_fails("{\"refresh_token\":\"r\",\"access_token\":\"at\\r\\nX: 1\"}",
+			   -1,
+			   "access_token");
+	assert_parse_fails("{\"refresh_token\":\"r\\u001b]0;t\\u0007\"}", -1, "refresh_token");
+	assert_parse_fails("{\"refresh_token\":\"r\\u007f\"}", -1, "refresh_token");
+	assert_parse_fails("{\"refresh_token\":\"r-é\"}", -1, "refresh_token");
+}
+
+/* A time after the year 9999 is no expiry ("valid until ?"), but a broken file. */
+static void
+test_file_unreasonable_expiry_rejected(void **state)
+{
+	g_autoptr(MoTokenFile) last = NULL;
+
+	assert_parse_fails("{\"refresh_token\":\"r\",\"expiry\":\"9223372036854775807\"}",
+			   -1,
+			   "expiry");
+	assert_parse_fails("{\"refresh_token\":\"r\",\"expiry\":9223372036854775807}",
+			   -1,
+			   "expiry");
+	assert_parse_fails("{\"refresh_token\":\"r\",\"expiry\":253402300800}", -1, "expiry");
+	/* the last second of 9999 is still a time */
+	last = parse_ok("{\"refresh_token\":\"r\",\"expiry\":253402300799}");
+	mo_assert_int64_equal(last->token->expiry, G_GINT64_CONSTANT(253402300799));
 }
 
 static void
@@ -582,6 +643,9 @@ main(void)
 		cmocka_unit_test(test_file_optional_fields),
 		cmocka_unit_test(test_file_garbage_expiry_rejected),
 		cmocka_unit_test(test_file_wrong_types_rejected),
+		cmocka_unit_test(test_file_control_characters_rejected),
+		cmocka_unit_test(test_file_unreasonable_expiry_rejected),
+		cmocka_unit_test(test_account_unusable_values_rejected),
 		cmocka_unit_test(test_file_missing_refresh_token),
 		cmocka_unit_test(test_file_bad_json),
 		cmocka_unit_test(test_file_size_limit),
