@@ -254,9 +254,14 @@ static MoApp *
 mo_export_app_from_conf(const gchar *account, GError **error)
 {
 	g_autofree gchar *path = NULL;
-	g_autoptr(MoJson) conf = mo_file_store_read_config(&path);
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(MoJson) conf = mo_file_store_read_config(&path, &error_local);
 	g_autoptr(MoApp) app = mo_app_new(account, MO_PROVIDER_CUSTOM);
 
+	if (error_local != NULL) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return NULL;
+	}
 	if (conf == NULL) {
 		g_set_error(error,
 			    G_OPTION_ERROR,

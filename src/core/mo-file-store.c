@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "mo-file-store.h"
 #include "mo-file.h"
 #include "mo-journal.h"
+#include "mo-json-lenient.h"
 #include "mo-json.h"
 #include "mo-lock.h"
 #include "mo-provider.h"
@@ -55,19 +57,39 @@ mo_file_store_load(MoTokenStore *store, GError **error)
 /* sasl-xoauth2 keeps the client in its configuration file; a token file's own fields override
  * it, field by field. Seed-guide users' postfix files carry only the tokens. Tests point
  * MAILOAUTH_SASL_XOAUTH2_CONF at a file of their own. */
+/**
+ * mo_file_store_read_config:
+ * @path: (out) (transfer full): the configuration file's path, for messages
+ * @error: a #GError, or %NULL
+ *
+ * Reads sasl-xoauth2's configuration, as sasl-xoauth2 reads it (comments, a trailing comma
+ * and a BOM allowed).
+ *
+ * Returns: (transfer full) (nullable): the configuration; %NULL without an error when there
+ * is no such file, %NULL with @error when it cannot be read or parsed
+ */
 MoJson *
-mo_file_store_read_config(gchar **path)
+mo_file_store_read_config(gchar **path, GError **error)
 {
 	const gchar *override = secure_getenv("MAILOAUTH_SASL_XOAUTH2_CONF");
+	g_autofree gchar *what = NULL;
 	mo_autosecret gchar *data = NULL;
+	mo_autosecret gchar *clean = NULL;
 	struct stat st;
+	gsize clean_len = 0;
 	gsize len = 0;
 
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
 	*path = g_strdup(override != NULL ? override : MO_SASL_XOAUTH2_CONFIG);
-	data = mo_file_read_secret(*path, MO_JSON_MAX_SIZE, &len, &st, NULL);
+	if (lstat(*path, &st) != 0 && errno == ENOENT)
+		return NULL;
+	data = mo_file_read_secret(*path, MO_JSON_MAX_SIZE, &len, &st, error);
 	if (data == NULL)
 		return NULL;
-	return mo_json_parse_object(data, (gssize)len, *path, NULL);
+	clean = mo_json_lenient_clean(data, len, &clean_len);
+	what = g_strdup_printf(_("configuration file %s"), *path);
+	return mo_json_parse_object(clean, (gssize)clean_len, what, error);
 }
 
 /* The file's field, else the configuration's, else NULL. */
@@ -97,13 +119,19 @@ mo_file_store_extra(const MoFileStore *self, const MoJson *config, const gchar *
 static MoApp *
 mo_file_store_load_app(MoTokenStore *store, GError **error)
 {
+	g_autoptr(GError) error_local = NULL;
 	MoFileStore *self = (MoFileStore *)store;
 	g_autoptr(MoApp) app = mo_app_new(self->path, MO_PROVIDER_CUSTOM);
 	g_autoptr(MoJson) config = NULL;
 	g_autofree gchar *config_path = NULL;
 
 	/* also for the CA and proxy keys, which either may hold */
-	config = mo_file_store_read_config(&config_path);
+	config = mo_file_store_read_config(&config_path, &error_local);
+	if (error_local != NULL) {
+		/* a broken configuration must not read as one that names no client */
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return NULL;
+	}
 	app->client_id = mo_file_store_field(self->file->client_id, config, "client_id");
 	app->client_secret =
 		mo_file_store_field(self->file->client_secret, config, "client_secret");
@@ -149,6 +177,30 @@ mo_file_store_save(MoTokenStore *store, const MoToken *token, GError **error)
 }
 
 static void mo_file_store_free(MoTokenStore *store);
+
+/* sasl-xoauth2's refresh_window (the file's, else its configuration's): seconds before the
+ * expiry at which the token is refreshed. */
+static gint64
+mo_file_store_margin(MoTokenStore *store, gint64 fallback)
+{
+	MoFileStore *self = (MoFileStore *)store;
+	g_autofree gchar *config_path = NULL;
+	g_autoptr(MoJson) config = NULL;
+	gint64 window = 0;
+
+	if (self->file == NULL)
+		return fallback;
+	if (mo_json_object_get(self->file->document, "refresh_window") != NULL) {
+		if (mo_json_get_int64(self->file->document, "refresh_window", &window, "", NULL))
+			return window;
+		return fallback;
+	}
+	config = mo_file_store_read_config(&config_path, NULL);
+	if (config != NULL && mo_json_object_get(config, "refresh_window") != NULL &&
+	    mo_json_get_int64(config, "refresh_window", &window, "", NULL))
+		return window;
+	return fallback;
+}
 
 /* As OpenSSH refuses a key file others can write: a token file in a directory that other
  * users can write to (sticky or not, as /tmp) is refused. Any of them could put a lock file
@@ -293,6 +345,7 @@ mo_file_store_new(const gchar *path, GError **error)
 	self->parent.load_app = mo_file_store_load_app;
 	self->parent.save = mo_file_store_save;
 	self->parent.tidy = mo_file_store_tidy;
+	self->parent.margin = mo_file_store_margin;
 	self->parent.free = mo_file_store_free;
 	return &self->parent;
 }

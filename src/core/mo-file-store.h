@@ -8,6 +8,6 @@ G_BEGIN_DECLS
 
 MoTokenStore *mo_file_store_new(const gchar *path, GError **error);
 const gchar *mo_file_store_get_user(MoTokenStore *store);
-MoJson *mo_file_store_read_config(gchar **path);
+MoJson *mo_file_store_read_config(gchar **path, GError **error);
 
 G_END_DECLS

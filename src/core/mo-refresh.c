@@ -168,6 +168,35 @@ mo_refresh_can_keep(const MoToken *token, const MoRefreshOptions *options, const
 
 /* Returns a token with more than options->margin seconds left, refreshing it if needed.
  * The fast path reads the store once and takes no lock. */
+/* The store's own margin (a token file's refresh_window), else the caller's. */
+static gint64
+mo_refresh_margin(MoTokenStore *store, const MoRefreshOptions *options)
+{
+	return store->margin != NULL ? store->margin(store, options->margin) : options->margin;
+}
+
+/* A lock that cannot even be opened must not fail a login the stored token can still make. */
+static MoToken *
+mo_refresh_without_lock(MoTokenStore *store,
+			const MoRefreshOptions *options,
+			MoToken *before,
+			GError *lock_error,
+			GError **error)
+{
+	if (options->force ||
+	    mo_token_seconds_left(before, mo_refresh_now()) < MO_REFRESH_KEEP_MIN_LEFT) {
+		mo_token_free(before);
+		g_propagate_error(error, lock_error);
+		return NULL;
+	}
+	mo_refresh_warn(options,
+			_("%s; the stored token of %s, still valid for a while, is used meanwhile"),
+			lock_error->message,
+			store->account);
+	g_error_free(lock_error);
+	return before;
+}
+
 MoToken *
 mo_refresh_get_token(MoTokenStore *store,
 		     const MoRefreshOptions *options,
@@ -186,7 +215,8 @@ mo_refresh_get_token(MoTokenStore *store,
 	before = store->load(store, error);
 	if (before == NULL)
 		return NULL;
-	if (!options->force && mo_token_is_fresh(before, mo_refresh_now(), options->margin))
+	if (!options->force &&
+	    mo_token_is_fresh(before, mo_refresh_now(), mo_refresh_margin(store, options)))
 		return g_steal_pointer(&before);
 
 	if (options->before_request != NULL)
@@ -194,28 +224,20 @@ mo_refresh_get_token(MoTokenStore *store,
 	lock = mo_lock_acquire_within(store->lock_path,
 				      mo_refresh_lock_wait(options),
 				      &error_local);
-	if (lock == NULL) {
-		/* a lock that cannot even be opened must not fail a login the stored token can
-		 * still make */
-		if (options->force ||
-		    mo_token_seconds_left(before, mo_refresh_now()) < MO_REFRESH_KEEP_MIN_LEFT) {
-			g_propagate_error(error, g_steal_pointer(&error_local));
-			return NULL;
-		}
-		mo_refresh_warn(options,
-				_("%s; the stored token of %s, still valid for a while, is used "
-				  "meanwhile"),
-				error_local->message,
-				store->account);
-		return g_steal_pointer(&before);
-	}
+	if (lock == NULL)
+		return mo_refresh_without_lock(store,
+					       options,
+					       g_steal_pointer(&before),
+					       g_steal_pointer(&error_local),
+					       error);
 	if (store->tidy != NULL)
 		store->tidy(store);
 	token = store->load(store, error);
 	if (token == NULL)
 		return NULL;
 	token = mo_refresh_recover(store, token, options);
-	if (!options->force && mo_token_is_fresh(token, mo_refresh_now(), options->margin))
+	if (!options->force &&
+	    mo_token_is_fresh(token, mo_refresh_now(), mo_refresh_margin(store, options)))
 		return g_steal_pointer(&token);
 	if (mo_refresh_was_done_meanwhile(before, token) &&
 	    mo_token_seconds_left(token, mo_refresh_now()) > 0)

@@ -21,6 +21,9 @@ struct _MoTokenStore {
 	/* optional, under the lock before the token is read: what killed writers left behind
 	 * (temporary files) is taken back or removed */
 	void (*tidy)(MoTokenStore *self);
+	/* optional, after a load: the refresh margin this token asks for (a token file's
+	 * refresh_window), else @fallback */
+	gint64 (*margin)(MoTokenStore *self, gint64 fallback);
 	void (*free)(MoTokenStore *self);
 };
 

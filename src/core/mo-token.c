@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mo-error.h"
+#include "mo-json-lenient.h"
 #include "mo-json.h"
 #include "mo-secure.h"
 #include "mo-token.h"
@@ -234,8 +235,12 @@ mo_token_file_parse(const gchar *data, gssize len, const gchar *path, GError **e
 {
 	g_autofree gchar *what = g_strdup_printf(_("token file %s"), path);
 	g_autoptr(MoTokenFile) file = g_new0(MoTokenFile, 1);
+	mo_autosecret gchar *clean = NULL;
+	gsize clean_len = 0;
 
-	file->document = mo_json_parse_object(data, len, what, error);
+	/* as sasl-xoauth2 reads them: comments, a trailing comma, a BOM */
+	clean = mo_json_lenient_clean(data, len >= 0 ? (gsize)len : strlen(data), &clean_len);
+	file->document = mo_json_parse_object(clean, (gssize)clean_len, what, error);
 	if (file->document == NULL)
 		return NULL;
 	file->token = mo_token_new();

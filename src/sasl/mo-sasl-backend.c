@@ -156,6 +156,20 @@ mo_sasl_get_credentials(sasl_client_params_t *params,
 	return SASL_OK;
 }
 
+/* sasl-xoauth2 also takes a relative path as a token file. A token never names an existing
+ * file, and one that starts like a path (./ ../ ~/) is never sent as a token: a file that is
+ * missing is then reported as missing. Returns the absolute path, or NULL for a token. */
+static gchar *
+mo_sasl_relative_token_file(const gchar *password)
+{
+	if (g_str_has_prefix(password, "~/"))
+		return g_build_filename(g_get_home_dir(), password + 2, NULL);
+	if (g_str_has_prefix(password, "./") || g_str_has_prefix(password, "../") ||
+	    (strchr(password, '/') != NULL && g_file_test(password, G_FILE_TEST_IS_REGULAR)))
+		return g_canonicalize_filename(password, NULL);
+	return NULL;
+}
+
 /* The password's form decides the source; *name is the account or file for messages. */
 MoSaslSource
 mo_sasl_classify(const gchar *user, const gchar *password, gchar **name)
@@ -173,12 +187,14 @@ mo_sasl_classify(const gchar *user, const gchar *password, gchar **name)
 		*name = g_strdup(password);
 		return MO_SASL_SOURCE_FILE;
 	}
-	*name = NULL;
+	*name = mo_sasl_relative_token_file(password);
+	if (*name != NULL)
+		return MO_SASL_SOURCE_FILE;
 	return MO_SASL_SOURCE_TOKEN;
 }
 
 static gchar *
-mo_sasl_token_from_file(const gchar *path, GError **error)
+mo_sasl_token_from_file(const gchar *path, gchar **user, GError **error)
 {
 	g_autoptr(MoTokenStore) store = mo_file_store_new(path, error);
 	g_autoptr(MoToken) token = NULL;
@@ -202,6 +218,8 @@ mo_sasl_token_from_file(const gchar *path, GError **error)
 	}
 	if (refreshed)
 		mo_export_status_record(path, token, NULL);
+	/* sasl-xoauth2: the file's user overrides the SASL login name */
+	*user = g_strdup(mo_file_store_get_user(store));
 	return g_steal_pointer(&token->access_token);
 }
 
@@ -222,17 +240,26 @@ mo_sasl_prepare_for_chroot(GError **error)
 	g_autofree gchar *ca_file = NULL;
 	g_autofree gchar *ca_dir = NULL;
 	g_autoptr(MoJson) conf = NULL;
+	g_autoptr(GError) error_local = NULL;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
 	if (geteuid() != 0 || mo_ca_get_preloaded() != NULL)
 		return TRUE;
-	conf = mo_file_store_read_config(&conf_path);
+	conf = mo_file_store_read_config(&conf_path, &error_local);
 	if (conf != NULL) {
 		mo_json_get_string(conf, "ca_bundle_file", &ca_file, conf_path, NULL);
 		mo_json_get_string(conf, "ca_certs_dir", &ca_dir, conf_path, NULL);
 	}
-	return mo_ca_preload(ca_file, ca_dir, error);
+	if (!mo_ca_preload(ca_file, ca_dir, error))
+		return FALSE;
+	/* the default bundle is in; a broken configuration is still worth a warning */
+	if (error_local != NULL) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return FALSE;
+	}
+	/* success */
+	return TRUE;
 }
 
 /* What "mailoauth token" said on stderr — the error and the command to run next — as one
@@ -301,14 +328,18 @@ mo_sasl_token_is_sane(const gchar *token)
 	return TRUE;
 }
 
+/* @user: (out) (transfer full) (nullable): the login name to use instead of the SASL
+ * user's, when the token file names one */
 gchar *
 mo_sasl_resolve_token(const MoSaslCredentials *creds,
 		      MoSaslSource *source,
 		      gchar **name,
+		      gchar **user,
 		      GError **error)
 {
 	mo_autosecret gchar *token = NULL;
 
+	*user = NULL;
 	/* ^A separates the fields of both mechanisms: the user must not carry one */
 	if (!mo_sasl_token_is_sane(creds->user)) {
 		g_set_error(error,
@@ -323,7 +354,7 @@ mo_sasl_resolve_token(const MoSaslCredentials *creds,
 		token = mo_sasl_token_from_keyring(*name, error);
 		break;
 	case MO_SASL_SOURCE_FILE:
-		token = mo_sasl_token_from_file(*name, error);
+		token = mo_sasl_token_from_file(*name, user, error);
 		break;
 	case MO_SASL_SOURCE_TOKEN:
 	default:
@@ -338,6 +369,15 @@ mo_sasl_resolve_token(const MoSaslCredentials *creds,
 			    MO_ERROR_INVALID_DATA,
 			    "the access token for %s is empty or has control characters",
 			    creds->user);
+		return NULL;
+	}
+	if (*user != NULL && !mo_sasl_token_is_sane(*user)) {
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_INVALID_DATA,
+			    "the user of the token file %s is empty or has control characters",
+			    *name);
+		g_clear_pointer(user, g_free);
 		return NULL;
 	}
 	return g_steal_pointer(&token);

@@ -29,6 +29,7 @@ MoSaslSource mo_sasl_classify(const gchar *user, const gchar *password, gchar **
 gchar *mo_sasl_resolve_token(const MoSaslCredentials *creds,
 			     MoSaslSource *source,
 			     gchar **name,
+			     gchar **user,
 			     GError **error);
 gchar *mo_sasl_describe_rejection(const gchar *user,
 				  MoSaslSource source,

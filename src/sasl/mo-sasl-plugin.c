@@ -147,16 +147,18 @@ mo_sasl_step_prepare(MoSaslConn *conn,
 {
 	g_autoptr(MoSaslCredentials) creds = NULL;
 	g_autoptr(GError) error = NULL;
+	g_autofree gchar *file_user = NULL;
 	mo_autosecret gchar *token = NULL;
 	int result;
 
 	result = mo_sasl_get_credentials(params, prompt_need, &creds);
 	if (result != SASL_OK)
 		return result;
-	conn->user = g_strdup(creds->user);
-	token = mo_sasl_resolve_token(creds, &conn->source, &conn->source_name, &error);
+	token = mo_sasl_resolve_token(creds, &conn->source, &conn->source_name, &file_user, &error);
 	if (token == NULL)
 		return mo_sasl_fail(params, SASL_FAIL, error->message);
+	/* as sasl-xoauth2 does: a token file's user is the one that logs in */
+	conn->user = file_user != NULL ? g_steal_pointer(&file_user) : g_strdup(creds->user);
 	result = params->canon_user(params->utils->conn,
 				    conn->user,
 				    0,

@@ -380,7 +380,7 @@ test_expired_refreshes_and_rewrites(void **state)
 	assert_int_equal(mo_test_server_get_n_requests(fx->server), 1);
 }
 
-/* Within the margin counts as expired; an unknown expiry too. */
+/* Within the margin (the file's refresh_window, 300 s) counts as expired. */
 static void
 test_about_to_expire_refreshes(void **state)
 {
@@ -388,7 +388,7 @@ test_about_to_expire_refreshes(void **state)
 					    200,
 					    "{\"access_token\":\"new-a\",\"refresh_token\":"
 					    "\"rotated-r\",\"expires_in\":3600}");
-	g_autofree gchar *expiry = expiry_in(MO_DEFAULT_REFRESH_MARGIN - 60);
+	g_autofree gchar *expiry = expiry_in(300 - 60);
 
 	fixture_write(fx, expiry, TRUE);
 	assert_refreshed(fx, "rotated-r");
@@ -884,6 +884,136 @@ test_world_writable_dir_refused(void **state)
 	assert_int_equal(mo_test_server_get_n_connections(fx->server), 0);
 }
 
+/* Writes @text as the fixture's token file, 0600. */
+static void
+fixture_write_text(Fixture *fx, const gchar *text)
+{
+	mo_test_write_file(fx->path, text);
+	if (g_chmod(fx->path, 0600) != 0)
+		fail_msg("cannot chmod %s: %s", fx->path, g_strerror(errno));
+}
+
+static gchar *
+replace_text(const gchar *text, const gchar *old, const gchar *new)
+{
+	g_auto(GStrv) parts = g_strsplit(text, old, 2);
+
+	if (g_strv_length(parts) != 2)
+		fail_msg("“%s” is not in the text", old);
+	return g_strjoin(new, parts[0], parts[1], NULL);
+}
+
+/* sasl-xoauth2's refresh_window is this file's refresh margin: 300 in the fixture keeps a
+ * token with 400 s left; 500 refreshes it. */
+static void
+test_refresh_window_is_the_margin(void **state)
+{
+	g_autoptr(Fixture) fx =
+		fixture_new("window", 200, "{\"access_token\":\"new-a\",\"expires_in\":3600}");
+	g_autofree gchar *expiry = expiry_in(400);
+	g_autofree gchar *text = token_file_text(fx, expiry, TRUE);
+	g_autofree gchar *wider =
+		replace_text(text, "\"refresh_window\": 300", "\"refresh_window\": 500");
+	g_autoptr(MoToken) token = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean refreshed = TRUE;
+
+	fixture_write_text(fx, text);
+	token = get_token(fx->path, &refreshed, &error);
+	mo_assert_no_error(error);
+	assert_false(refreshed);
+	assert_int_equal(mo_test_server_get_n_requests(fx->server), 0);
+	fixture_write_text(fx, wider);
+	g_clear_pointer(&token, mo_token_free);
+	token = get_token(fx->path, &refreshed, &error);
+	mo_assert_no_error(error);
+	assert_true(refreshed);
+	assert_string_equal(token->access_token, "new-a");
+}
+
+/* The configuration fills each field the file lacks: here only the secret. */
+static void
+test_conf_fills_each_missing_field(void **state)
+{
+	g_autoptr(Fixture) fx =
+		fixture_new("conf-secret", 200, "{\"access_token\":\"new-a\",\"expires_in\":3600}");
+	g_autofree gchar *expiry = expiry_in(-100);
+	g_autofree gchar *text = token_file_text(fx, expiry, TRUE);
+	g_autofree gchar *no_secret =
+		replace_text(text, "  \"client_secret\": \"file s3cr+t\",\n", "");
+	g_autofree gchar *conf = g_build_filename(fx->dir, "sasl-xoauth2.conf", NULL);
+	g_autoptr(GHashTable) form = NULL;
+	g_autoptr(MoToken) token = NULL;
+	g_autoptr(GError) error = NULL;
+
+	fixture_write_text(fx, no_secret);
+	mo_test_write_file(conf,
+			   "{\"client_id\":\"conf-client\",\"client_secret\":\"conf s3cret\"}");
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", conf, TRUE);
+	token = get_token(fx->path, NULL, &error);
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", "/nonexistent/sasl-xoauth2.conf", TRUE);
+	mo_assert_no_error(error);
+	form = mo_test_server_dup_form(fx->server, 0);
+	assert_string_equal(g_hash_table_lookup(form, "client_id"), "file-client");
+	assert_string_equal(g_hash_table_lookup(form, "client_secret"), "conf s3cret");
+}
+
+/* JSON as sasl-xoauth2's parser takes it, in the token file and in the configuration: a
+ * BOM, line and block comments, trailing commas. */
+static void
+test_lenient_json_as_sasl_xoauth2(void **state)
+{
+	g_autoptr(Fixture) fx =
+		fixture_new("lenient", 200, "{\"access_token\":\"new-a\",\"expires_in\":3600}");
+	g_autofree gchar *expiry = expiry_in(-100);
+	g_autofree gchar *text = token_file_text(fx, expiry, FALSE);
+	g_autofree gchar *commented = replace_text(text, "{\n", "\xef\xbb\xbf{ // my token\n");
+	g_autofree gchar *trailing = replace_text(commented, "\"two\", true]", "\"two\", true, ]");
+	g_autofree gchar *conf = g_build_filename(fx->dir, "sasl-xoauth2.conf", NULL);
+	g_autoptr(GHashTable) form = NULL;
+	g_autoptr(MoToken) token = NULL;
+	g_autoptr(GError) error = NULL;
+
+	fixture_write_text(fx, trailing);
+	mo_test_write_file(conf,
+			   "\xef\xbb\xbf/* the app */ {\n"
+			   "  \"client_id\": \"conf-client\", // from the portal\n"
+			   "  \"client_secret\": \"a//b /* not a comment */\",\n"
+			   "}\n");
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", conf, TRUE);
+	token = get_token(fx->path, NULL, &error);
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", "/nonexistent/sasl-xoauth2.conf", TRUE);
+	mo_assert_no_error(error);
+	assert_string_equal(token->access_token, "new-a");
+	form = mo_test_server_dup_form(fx->server, 0);
+	assert_string_equal(g_hash_table_lookup(form, "client_id"), "conf-client");
+	/* comment marks inside a string are the string's */
+	assert_string_equal(g_hash_table_lookup(form, "client_secret"), "a//b /* not a comment */");
+}
+
+/* A configuration that cannot be parsed is an error in the configuration, not a client
+ * that is missing. */
+static void
+test_broken_conf_reported(void **state)
+{
+	g_autoptr(Fixture) fx = fixture_new("broken-conf", 200, "{}");
+	g_autofree gchar *expiry = expiry_in(-100);
+	g_autofree gchar *conf = g_build_filename(fx->dir, "sasl-xoauth2.conf", NULL);
+	g_autoptr(MoToken) token = NULL;
+	g_autoptr(GError) error = NULL;
+
+	fixture_write(fx, expiry, FALSE);
+	mo_test_write_file(conf, "{\"client_id\": \"x\" \"client_secret\": \"y\"}");
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", conf, TRUE);
+	token = get_token(fx->path, NULL, &error);
+	g_setenv("MAILOAUTH_SASL_XOAUTH2_CONF", "/nonexistent/sasl-xoauth2.conf", TRUE);
+	assert_null(token);
+	mo_assert_error(error, MO_ERROR, MO_ERROR_INVALID_DATA);
+	mo_assert_str_contains(error->message, conf);
+	mo_assert_str_lacks(error->message, "names a client_id");
+	assert_int_equal(mo_test_server_get_n_requests(fx->server), 0);
+}
+
 int
 main(void)
 {
@@ -899,6 +1029,10 @@ main(void)
 		cmocka_unit_test(test_no_client_id),
 		cmocka_unit_test(test_client_from_sasl_xoauth2_conf),
 		cmocka_unit_test(test_proxy_from_sasl_xoauth2_conf),
+		cmocka_unit_test(test_refresh_window_is_the_margin),
+		cmocka_unit_test(test_conf_fills_each_missing_field),
+		cmocka_unit_test(test_lenient_json_as_sasl_xoauth2),
+		cmocka_unit_test(test_broken_conf_reported),
 		cmocka_unit_test(test_no_client_id_fresh),
 		cmocka_unit_test(test_unusable_files),
 		cmocka_unit_test(test_plain_http_endpoint_refused),

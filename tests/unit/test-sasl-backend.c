@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "mo-error.h"
 #include "mo-sasl-backend.h"
@@ -56,18 +57,39 @@ test_classify_file(void **state)
 	assert_classified("/abs/path", MO_SASL_SOURCE_FILE, "/abs/path");
 }
 
-/* Anything else is the access token itself, a relative path included: a token never starts
- * with '/', and the plugin's working directory is not the user's. */
+/* Anything else is the access token itself: a token never starts with '/', and one with a
+ * '/' in it (Microsoft's opaque tokens are base64) names no existing file. */
 static void
 test_classify_token(void **state)
 {
 	assert_classified("ya29.token", MO_SASL_SOURCE_TOKEN, NULL);
 	assert_classified("relative/path", MO_SASL_SOURCE_TOKEN, NULL);
-	assert_classified("./token.json", MO_SASL_SOURCE_TOKEN, NULL);
 	assert_classified("EwBwA8l6BAAU+/=", MO_SASL_SOURCE_TOKEN, NULL);
 	/* the prefix is exact */
 	assert_classified("keyring", MO_SASL_SOURCE_TOKEN, NULL);
 	assert_classified(" keyring:x", MO_SASL_SOURCE_TOKEN, NULL);
+}
+
+/* As sasl-xoauth2: a relative path that names a file is that token file; one that starts
+ * like a path is a file even when missing (reported as missing, never sent as a token). */
+static void
+test_classify_relative_file(void **state)
+{
+	g_autofree gchar *cwd = g_get_current_dir();
+	g_autofree gchar *sub = g_build_filename(test_dir, "tokens", NULL);
+	g_autofree gchar *file = g_build_filename(sub, "me.json", NULL);
+	g_autofree gchar *missing = g_build_filename(test_dir, "missing.json", NULL);
+	g_autofree gchar *home = g_build_filename(g_get_home_dir(), "t.json", NULL);
+
+	g_mkdir(sub, 0700);
+	mo_test_write_file(file, "{}");
+	assert_int_equal(chdir(test_dir), 0);
+	assert_classified("tokens/me.json", MO_SASL_SOURCE_FILE, file);
+	assert_classified("./tokens/me.json", MO_SASL_SOURCE_FILE, file);
+	assert_classified("./missing.json", MO_SASL_SOURCE_FILE, missing);
+	assert_classified("~/t.json", MO_SASL_SOURCE_FILE, home);
+	assert_classified("tokens/other.json", MO_SASL_SOURCE_TOKEN, NULL);
+	assert_int_equal(chdir(cwd), 0);
 }
 
 static void
@@ -144,11 +166,19 @@ creds_new(const gchar *user, const gchar *password)
 }
 
 static gchar *
-resolve(const gchar *password, MoSaslSource *source, gchar **name, GError **error)
+resolve_as(const gchar *password, MoSaslSource *source, gchar **name, gchar **user, GError **error)
 {
 	g_autoptr(MoSaslCredentials) creds = creds_new(TEST_USER, password);
 
-	return mo_sasl_resolve_token(creds, source, name, error);
+	return mo_sasl_resolve_token(creds, source, name, user, error);
+}
+
+static gchar *
+resolve(const gchar *password, MoSaslSource *source, gchar **name, GError **error)
+{
+	g_autofree gchar *user = NULL;
+
+	return resolve_as(password, source, name, &user, error);
 }
 
 static void
@@ -218,6 +248,36 @@ test_resolve_file(void **state)
 	assert_string_equal(token, "file-a");
 	assert_int_equal(source, MO_SASL_SOURCE_FILE);
 	assert_string_equal(name, path);
+}
+
+/* sasl-xoauth2 documents a token file's user as the login name (postfix's sasl_passwd may
+ * name another); a file without one leaves the SASL user alone. */
+static void
+test_resolve_file_user_overrides(void **state)
+{
+	g_autofree gchar *path = g_build_filename(test_dir, "with-user.json", NULL);
+	g_autofree gchar *text = g_strdup_printf("{\"access_token\":\"file-a\",\"refresh_token\":"
+						 "\"r\",\"user\":\"other@example.com\","
+						 "\"expiry\":\"%" G_GINT64_FORMAT "\"}",
+						 mo_test_now() + 3600);
+	g_autofree gchar *plain = write_token_file("without-user.json", "file-b");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *name = NULL;
+	g_autofree gchar *user = NULL;
+	g_autofree gchar *token = NULL;
+	MoSaslSource source;
+
+	mo_test_write_file(path, text);
+	token = resolve_as(path, &source, &name, &user, &error);
+	mo_assert_no_error(error);
+	assert_string_equal(token, "file-a");
+	assert_string_equal(user, "other@example.com");
+	g_clear_pointer(&token, g_free);
+	g_clear_pointer(&name, g_free);
+	g_clear_pointer(&user, g_free);
+	token = resolve_as(plain, &source, &name, &user, &error);
+	mo_assert_no_error(error);
+	assert_null(user);
 }
 
 /* The check holds for every source: here a token file holding ^A in its access token. */
@@ -419,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_classify_keyring),
 		cmocka_unit_test(test_classify_file),
 		cmocka_unit_test(test_classify_token),
+		cmocka_unit_test(test_classify_relative_file),
 		cmocka_unit_test(test_rejection_keyring),
 		cmocka_unit_test(test_rejection_file),
 		cmocka_unit_test(test_rejection_token),
@@ -426,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_resolve_token_as_is),
 		cmocka_unit_test(test_resolve_refuses_control_chars),
 		cmocka_unit_test(test_resolve_file),
+		cmocka_unit_test(test_resolve_file_user_overrides),
 		cmocka_unit_test(test_resolve_file_refuses_control_chars),
 		cmocka_unit_test(test_resolve_file_missing),
 		cmocka_unit_test(test_resolve_keyring),
