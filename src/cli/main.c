@@ -21,6 +21,7 @@ static const struct {
 	{"status", mo_cmd_status, N_("Show accounts, token expiry and the keyring's state")},
 	{"import", mo_cmd_import, N_("Move a sasl-xoauth2 token file into the keyring")},
 	{"app", mo_cmd_app, N_("Register, list or remove OAuth apps (client IDs)")},
+	{"doctor", mo_cmd_doctor, N_("Check the keyring, the SASL plugin, accounts and exports")},
 	{"export", mo_cmd_export, N_("Write a token file for postfix (through a root helper)")},
 	{"forget", mo_cmd_forget, N_("Remove an account and its tokens from the keyring")},
 };

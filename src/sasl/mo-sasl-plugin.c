@@ -21,11 +21,13 @@
  * (postfix's daemons, for one, rely on their own settings). What it can do for its secrets
  * within its own memory, it does: the buffers it owns are wiped before they are freed. */
 
-/* libsasl2 prefers, for one mechanism name, the plugin with the stronger security flags and
- * then the higher max_ssf (lib/client.c, mech_compare). NOANONYMOUS|NOPLAINTEXT also keep the
- * mechanism visible under postfix's default smtp_sasl_security_options. max_ssf 60 is what
- * sasl-xoauth2 advertises; it is not a security layer (there is none: mech_ssf is 0), only
- * the tie-breaker that makes this plugin win over other XOAUTH2 plugins installed beside it. */
+/* libsasl2 2.1.28 sorts same-named mechanisms by mech_compare() (lib/client.c): the security
+ * flags first, then max_ssf, then hash strength, and keeps ties in load order; the first
+ * that fits is used. NOANONYMOUS|NOPLAINTEXT make it prefer this plugin to Debian's
+ * kdexoauth2 (which declares neither) and keep the mechanism visible under postfix's default
+ * smtp_sasl_security_options. Max SSF 60 is what sasl-xoauth2 advertises: with less this
+ * plugin would lose to it outright; with it the two tie, and libsasl2 takes the one it loaded
+ * first — "mailoauth doctor" tells the user which. (It is no security layer: mech_ssf is 0.) */
 #define MO_SASL_MAX_SSF 60
 #define MO_SASL_SECURITY_FLAGS                                                                     \
 	(SASL_SEC_NOANONYMOUS | SASL_SEC_NOPLAINTEXT | SASL_SEC_PASS_CREDENTIALS)
