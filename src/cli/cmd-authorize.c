@@ -71,13 +71,45 @@ mo_authorize_get_app(MoCli *cli,
 	return NULL;
 }
 
+/* The scopes of the account's current grant, for a custom provider whose mail scope only
+ * the user knows: signing in again must not drop a --scope given the first time. (Microsoft's
+ * and Google's presets are complete; what they grant back lacks offline_access, which must
+ * not be lost either.) */
 static gchar *
-mo_authorize_scope(const MoApp *app, const MoAuthorizeOptions *opts, GError **error)
+mo_authorize_previous_scope(MoKeyring *keyring, const gchar *account, const MoApp *app)
+{
+	g_autoptr(MoAccount) existing = NULL;
+	g_auto(GStrv) scopes = NULL;
+
+	if (app->provider != MO_PROVIDER_CUSTOM)
+		return NULL;
+	existing = mo_keyring_load_account(keyring, account, NULL);
+	if (existing == NULL || g_strcmp0(existing->app, app->name) != 0 ||
+	    existing->token->scope == NULL)
+		return NULL;
+	scopes = g_strsplit(existing->token->scope, " ", -1);
+	if (g_strv_contains((const gchar *const *)scopes, "offline_access"))
+		return g_strdup(existing->token->scope);
+	return g_strdup_printf("%s offline_access", existing->token->scope);
+}
+
+static gchar *
+mo_authorize_scope(MoKeyring *keyring,
+		   const gchar *account,
+		   const MoApp *app,
+		   const MoAuthorizeOptions *opts,
+		   GError **error)
 {
 	MoPurpose purpose = MO_PURPOSE_ALL;
+	gchar *previous;
 
 	if (opts->scope != NULL)
 		return g_strdup(opts->scope);
+	if (opts->purpose == NULL) {
+		previous = mo_authorize_previous_scope(keyring, account, app);
+		if (previous != NULL)
+			return previous;
+	}
 	if (g_strcmp0(opts->purpose, "imap") == 0)
 		purpose = MO_PURPOSE_IMAP;
 	else if (g_strcmp0(opts->purpose, "smtp") == 0)
@@ -139,7 +171,7 @@ mo_authorize_main(MoCli *cli, const gchar *account, MoAuthorizeOptions *opts)
 	    (keyring = mo_cli_get_keyring(cli, &error)) == NULL ||
 	    (app = mo_authorize_get_app(cli, keyring, account, opts, &app_is_new, &error)) ==
 		    NULL ||
-	    (scope = mo_authorize_scope(app, opts, &error)) == NULL)
+	    (scope = mo_authorize_scope(keyring, account, app, opts, &error)) == NULL)
 		return mo_cli_fail(cli, NULL, error);
 	token = mo_cli_sign_in(cli, account, app, scope, &signin, &error);
 	if (token == NULL || (lock = mo_cli_lock_account(cli, account, &error)) == NULL ||
@@ -152,13 +184,10 @@ mo_authorize_main(MoCli *cli, const gchar *account, MoAuthorizeOptions *opts)
 				opts->user,
 				&error))
 		return mo_cli_fail(cli, NULL, error);
-	until = mo_cli_format_time(token->expiry, g_get_real_time() / G_USEC_PER_SEC);
+	until = mo_cli_format_expiry(token->expiry, g_get_real_time() / G_USEC_PER_SEC);
 	/* without --app, the app's name comes from the account's keyring item */
 	shown_app = mo_text_escape(app->name);
-	g_printerr(_("Signed in: %s (app %s); access token valid until %s.\n"),
-		   account,
-		   shown_app,
-		   until);
+	g_printerr(_("Signed in: %s (app %s); access token %s.\n"), account, shown_app, until);
 	if (token->refresh_token == NULL)
 		g_printerr(_("Warning: the provider sent no refresh token, so the token cannot be "
 			     "renewed; check that the scope includes offline_access (Microsoft, "
@@ -180,7 +209,7 @@ mo_cmd_authorize(MoCli *cli, int argc, char **argv)
 		 N_("The app to sign in with"),
 		 N_("APP")},
 		{"flow",
-		 'f',
+		 0,
 		 0,
 		 G_OPTION_ARG_STRING,
 		 &opts.flow,

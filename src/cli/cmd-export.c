@@ -578,7 +578,7 @@ mo_export_read_statuses(const MoExportLayout *layout, GError **error)
 void
 mo_cli_print_export(const MoExportStatus *status, gint64 now)
 {
-	g_autofree gchar *until = mo_cli_format_time(status->expiry, now);
+	g_autofree gchar *until = mo_cli_format_expiry(status->expiry, now);
 	g_autofree gchar *refreshed = status->last_refresh > 0
 					      ? mo_cli_format_time(status->last_refresh, now)
 					      : g_strdup(_("never"));
@@ -589,7 +589,7 @@ mo_cli_print_export(const MoExportStatus *status, gint64 now)
 		status->last_error != NULL ? mo_text_escape(status->last_error) : NULL;
 
 	g_print("%s\t%s\n", account, path);
-	g_print(_("  access token valid until %s; last refresh %s\n"), until, refreshed);
+	g_print(_("  access token %s; last refresh %s\n"), until, refreshed);
 	if (status->needs_sign_in)
 		g_print(_("  needs a new sign-in: run “mailoauth export %s”\n"), account);
 	else if (last_error != NULL)
@@ -712,7 +712,7 @@ static const GOptionEntry mo_export_entries[] = {
 	 N_("How the root helper runs: pkexec (default), sudo, or direct (as root)"),
 	 N_("HOW")},
 	{"flow",
-	 'f',
+	 0,
 	 0,
 	 G_OPTION_ARG_STRING,
 	 &mo_export_opts.flow,

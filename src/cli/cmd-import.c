@@ -92,11 +92,11 @@ static void
 mo_import_report(const MoAccount *account, const gchar *path, gboolean removed)
 {
 	g_autofree gchar *until =
-		mo_cli_format_time(account->token->expiry, g_get_real_time() / G_USEC_PER_SEC);
+		mo_cli_format_expiry(account->token->expiry, g_get_real_time() / G_USEC_PER_SEC);
 	/* the names were checked; the path is the user's, but may hold anything */
 	g_autofree gchar *shown_path = mo_text_escape(path);
 
-	g_printerr(_("Imported %s (app %s); access token valid until %s.\n"),
+	g_printerr(_("Imported %s (app %s); access token %s.\n"),
 		   account->name,
 		   account->app,
 		   until);
@@ -301,7 +301,7 @@ mo_cmd_import(MoCli *cli, int argc, char **argv)
 	gboolean remove = FALSE;
 	const GOptionEntry entries[] = {
 		{"account",
-		 'a',
+		 0,
 		 0,
 		 G_OPTION_ARG_STRING,
 		 &account,

@@ -62,12 +62,12 @@ static void
 mo_cmd_refresh_report(const gchar *name, const MoToken *token, gboolean refreshed)
 {
 	g_autofree gchar *until =
-		mo_cli_format_time(token->expiry, g_get_real_time() / G_USEC_PER_SEC);
+		mo_cli_format_expiry(token->expiry, g_get_real_time() / G_USEC_PER_SEC);
 
 	if (refreshed)
-		g_printerr(_("Refreshed the token of %s; valid until %s.\n"), name, until);
+		g_printerr(_("Refreshed the token of %s; %s.\n"), name, until);
 	else
-		g_printerr(_("The token of %s is valid until %s; not refreshed (use --force to "
+		g_printerr(_("The token of %s is %s; not refreshed (use --force to "
 			     "refresh anyway).\n"),
 			   name,
 			   until);

@@ -48,6 +48,7 @@ mo_status_account_json(const MoAccount *account, gint64 now, gint64 margin)
 			   "fresh",
 			   mo_json_new_boolean(mo_token_is_fresh(token, now, margin)));
 	mo_json_object_set(obj, "refresh_token", mo_json_new_boolean(token->refresh_token != NULL));
+	mo_json_object_set(obj, "scope", mo_status_string_new(token->scope));
 	mo_json_object_set(obj,
 			   "last_refresh",
 			   token->last_refresh > 0 ? mo_json_new_int(token->last_refresh)
@@ -69,10 +70,11 @@ mo_status_print_account(const MoJson *obj, gint64 now)
 	g_autofree gchar *account = mo_status_dup_shown(obj, "account");
 	g_autofree gchar *user = mo_status_dup_shown(obj, "user");
 	g_autofree gchar *app = mo_status_dup_shown(obj, "app");
+	g_autofree gchar *scope = mo_status_dup_shown(obj, "scope");
 	g_autofree gchar *expiry = NULL;
 	g_autofree gchar *refreshed = NULL;
 
-	expiry = mo_cli_format_time(mo_status_get_int(obj, "expiry"), now);
+	expiry = mo_cli_format_expiry(mo_status_get_int(obj, "expiry"), now);
 	refreshed = mo_cli_format_time(mo_status_get_int(obj, "last_refresh"), now);
 	g_print("%s\n", account != NULL ? account : "");
 	g_print("  %-14s %s\n", _("user:"), user != NULL ? user : "");
@@ -83,6 +85,8 @@ mo_status_print_account(const MoJson *obj, gint64 now)
 		mo_json_get_boolean(mo_json_object_get(obj, "fresh"))
 			? ""
 			: _(" — will be refreshed on use"));
+	if (scope != NULL)
+		g_print("  %-14s %s\n", _("scopes:"), scope);
 	g_print("  %-14s %s\n",
 		_("refresh token:"),
 		mo_json_get_boolean(mo_json_object_get(obj, "refresh_token")) ? _("present")

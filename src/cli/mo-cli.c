@@ -61,7 +61,13 @@ mo_cli_parse_with(MoCli *cli,
 		g_option_context_add_main_entries(context, more_entries, GETTEXT_PACKAGE);
 	if (!g_option_context_parse(context, argc, argv, &error_local)) {
 		if (error_local != NULL && error_local->domain == G_OPTION_ERROR) {
-			g_propagate_error(error, g_steal_pointer(&error_local));
+			/* GLib says "Unknown option --jsn" and no more */
+			g_set_error(error,
+				    G_OPTION_ERROR,
+				    error_local->code,
+				    _("%s (see “mailoauth %s --help”)"),
+				    error_local->message,
+				    cli->command);
 			return FALSE;
 		}
 		/* an option's value that is not text in the locale's charset comes back as a
@@ -182,6 +188,20 @@ mo_cli_format_time(gint64 when, gint64 now)
 	if (-left < 120)
 		return g_strdup_printf(_("%s (%lld s ago)"), date, (long long)-left);
 	return g_strdup_printf(_("%s (%lld min ago)"), date, (long long)(-left / 60));
+}
+
+/* An access token's expiry as a user reads it: "valid until …" or, once past, "expired …"
+ * (not "valid until … (60 s ago)"). */
+gchar *
+mo_cli_format_expiry(gint64 expiry, gint64 now)
+{
+	g_autofree gchar *when = mo_cli_format_time(expiry, now);
+
+	if (expiry <= 0)
+		return g_steal_pointer(&when);
+	if (expiry > now)
+		return g_strdup_printf(_("valid until %s"), when);
+	return g_strdup_printf(_("expired %s"), when);
 }
 
 static gboolean

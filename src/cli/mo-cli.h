@@ -44,6 +44,7 @@ gboolean mo_cli_parse_with(MoCli *cli,
 gchar *mo_cli_read_line_prompt(const gchar *prompt, gsize max, GError **error);
 int mo_cli_fail(MoCli *cli, const gchar *account, GError *error);
 gchar *mo_cli_format_time(gint64 when, gint64 now);
+gchar *mo_cli_format_expiry(gint64 expiry, gint64 now);
 gint mo_cli_compare_paths(gconstpointer a, gconstpointer b);
 gchar *mo_cli_read_secret(const gchar *prompt, GError **error);
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <string.h>
 
 #include "mo-config.h"
 #include "mo-error.h"
@@ -40,6 +41,20 @@ mo_config_read_seconds(GKeyFile *kf,
 	if (!g_key_file_has_key(kf, MO_CONFIG_GROUP, key, NULL))
 		return TRUE;
 	v = g_key_file_get_int64(kf, MO_CONFIG_GROUP, key, &error_local);
+	if (error_local != NULL) {
+		g_autofree gchar *raw = g_key_file_get_value(kf, MO_CONFIG_GROUP, key, NULL);
+		/* the trap of INI files elsewhere: "600  # seconds" is the value here */
+		if (raw != NULL && strchr(raw, '#') != NULL) {
+			g_set_error(error,
+				    MO_ERROR,
+				    MO_ERROR_INVALID_DATA,
+				    _("In %s, %s has a comment after its value; a comment must "
+				      "have a line of its own"),
+				    path,
+				    key);
+			return FALSE;
+		}
+	}
 	if (error_local != NULL || v < min || v > MO_CONFIG_MAX_SECONDS) {
 		g_set_error(error,
 			    MO_ERROR,
@@ -53,6 +68,50 @@ mo_config_read_seconds(GKeyFile *kf,
 	}
 	*value = v;
 	return TRUE;
+}
+
+static const gchar *const mo_config_keys[] = {
+	"refresh-margin",
+	"keyring-timeout",
+	"http-connect-timeout",
+	"http-timeout",
+	NULL,
+};
+
+/**
+ * mo_config_unknown:
+ * @path: the settings file
+ *
+ * Groups and keys of @path that mailoauth does not know: a misspelt key (refresh_margin)
+ * would otherwise be ignored without a word.
+ *
+ * Returns: (transfer full): "group" or "group.key" names; empty when all are known or the
+ * file cannot be read
+ */
+GStrv
+mo_config_unknown(const gchar *path)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GStrvBuilder) unknown = g_strv_builder_new();
+	g_auto(GStrv) groups = NULL;
+
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL))
+		return g_strv_builder_end(unknown);
+	groups = g_key_file_get_groups(kf, NULL);
+	for (guint i = 0; groups[i] != NULL; i++) {
+		g_auto(GStrv) keys = NULL;
+		if (g_strcmp0(groups[i], MO_CONFIG_GROUP) != 0) {
+			g_strv_builder_add(unknown, groups[i]);
+			continue;
+		}
+		keys = g_key_file_get_keys(kf, groups[i], NULL, NULL);
+		for (guint j = 0; keys != NULL && keys[j] != NULL; j++) {
+			g_autofree gchar *name = g_strdup_printf("%s.%s", groups[i], keys[j]);
+			if (!g_strv_contains(mo_config_keys, keys[j]))
+				g_strv_builder_add(unknown, name);
+		}
+	}
+	return g_strv_builder_end(unknown);
 }
 
 /* A missing file is not an error: every setting has a default. */

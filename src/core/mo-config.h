@@ -19,5 +19,6 @@ typedef struct {
 void mo_config_init_defaults(MoConfig *config);
 gboolean mo_config_load(MoConfig *config, const gchar *path, GError **error);
 gchar *mo_config_default_path(void);
+GStrv mo_config_unknown(const gchar *path);
 
 G_END_DECLS

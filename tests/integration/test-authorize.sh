@@ -406,6 +406,20 @@ assert_contains "$ERR" "--flow browser" "... and suggests --flow browser"
 assert_le "$ELAPSED_MS" 2000 "... at once, without a network attempt (${ELAPSED_MS} ms)"
 assert_not_stored a@gmail.com "... and nothing is stored (status exits 3)"
 
+# --------------------------------------- signing in again keeps the scopes ----
+# dev@example.com was signed in with --scope "$SCOPE" (its custom mail scope);
+# signing in again names neither --scope nor --app.
+bg_start reauth-scope authorize dev@example.com --flow device
+wait_device_url && approve reauth-scope "$DEVICE_URL"
+bg_wait
+assert_rc 0 "signing dev@example.com in again, with no --scope and no --app"
+mo status-scope status dev@example.com --json
+assert_contains "$OUT" '"scope": "openid offline_access mail"' \
+	"... keeps the custom scopes, shown by status --json"
+mo status-scope-text status dev@example.com
+assert_matches "$OUT" '^  scopes: +openid offline_access mail$' "... and by status"
+learn_account dev@example.com
+
 # ---------------------------------------------------------------- no secrets ----
 # Every stdout and stderr of mailoauth in this test, but token's stdout.
 NFILES=0
