@@ -24,6 +24,7 @@ static const struct {
 	{"app", mo_cmd_app, N_("Register, list or remove OAuth apps (client IDs)")},
 	{"doctor", mo_cmd_doctor, N_("Check the keyring, the SASL plugin, accounts and exports")},
 	{"export", mo_cmd_export, N_("Write a token file for postfix (through a root helper)")},
+	{"test", mo_cmd_test, N_("Log in to an IMAP or SMTP server with an account's token")},
 	{"forget", mo_cmd_forget, N_("Remove an account and its tokens from the keyring")},
 };
 

@@ -101,5 +101,6 @@ int mo_cmd_status(MoCli *cli, int argc, char **argv);
 int mo_cmd_forget(MoCli *cli, int argc, char **argv);
 int mo_cmd_export(MoCli *cli, int argc, char **argv);
 int mo_cmd_doctor(MoCli *cli, int argc, char **argv);
+int mo_cmd_test(MoCli *cli, int argc, char **argv);
 
 G_END_DECLS
