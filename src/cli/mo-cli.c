@@ -134,6 +134,14 @@ mo_cli_print_hint(MoExitCode code, const gchar *account)
 			     "stored token of %s is unchanged.\n"),
 			   account);
 		break;
+	case MO_EXIT_CLIENT:
+		g_printerr(_("The provider refused the client ID or secret of the app of %s (see "
+			     "“mailoauth status %s”): signing in again cannot fix that. Check them "
+			     "in the provider's portal and register the app again with “mailoauth "
+			     "app add APP … --force”.\n"),
+			   account,
+			   account);
+		break;
 	default:
 		break;
 	}

@@ -83,6 +83,10 @@ mo_error_to_exit_code(const GError *error)
 		return MO_EXIT_OK;
 	if (error->domain == G_OPTION_ERROR)
 		return MO_EXIT_USAGE;
+	/* a wrong client ID or secret: a new sign-in cannot fix that, a new app can */
+	if (g_error_matches(error, MO_OAUTH_ERROR, MO_OAUTH_ERROR_INVALID_CLIENT) ||
+	    g_error_matches(error, MO_OAUTH_ERROR, MO_OAUTH_ERROR_UNAUTHORIZED_CLIENT))
+		return MO_EXIT_CLIENT;
 	if (error->domain == MO_OAUTH_ERROR)
 		return mo_error_needs_reauthorization(error) ? MO_EXIT_REAUTHORIZE
 							     : MO_EXIT_FAILURE;

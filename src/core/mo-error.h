@@ -45,6 +45,7 @@ typedef enum {
 	MO_EXIT_REAUTHORIZE = 4,
 	MO_EXIT_KEYRING = 5,
 	MO_EXIT_TEMPFAIL = 6,
+	MO_EXIT_CLIENT = 7,	 /* the provider refused the app's client: its ID or secret */
 	MO_EXIT_CANCELLED = 130, /* as a shell reports SIGINT */
 } MoExitCode;
 

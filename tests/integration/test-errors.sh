@@ -57,12 +57,13 @@ stored_rt_unchanged "invalid_grant: the stored refresh token is unchanged"
 
 ts_mode invalid_client
 mo invalid-client token "$ACCOUNT"
-assert_rc 4 "invalid_client (HTTP 401): exit 4"
+assert_rc 7 "invalid_client (HTTP 401): exit 7 (the app's client, not the sign-in)"
+assert_contains "$ERR" "mailoauth app add APP … --force" "invalid_client: points at registering the app again"
 assert_contains "$ERR" "$ACCOUNT" "invalid_client: the message names the account"
 
 ts_mode unauthorized_client
 mo unauthorized-client token "$ACCOUNT"
-assert_rc 4 "unauthorized_client: exit 4"
+assert_rc 7 "unauthorized_client (the app is not known): exit 7"
 stored_rt_unchanged "after the authorization errors the stored refresh token is unchanged"
 
 # --- transient failures are retried (3 attempts), then exit 6 -----------------------

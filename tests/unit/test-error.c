@@ -98,6 +98,7 @@ test_exit_code_values(void **state)
 	assert_int_equal(MO_EXIT_REAUTHORIZE, 4);
 	assert_int_equal(MO_EXIT_KEYRING, 5);
 	assert_int_equal(MO_EXIT_TEMPFAIL, 6);
+	assert_int_equal(MO_EXIT_CLIENT, 7);
 }
 
 static void
@@ -133,10 +134,14 @@ static void
 test_exit_code_oauth_errors(void **state)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(oauth_codes); i++) {
+		gboolean client = oauth_codes[i].code == MO_OAUTH_ERROR_INVALID_CLIENT ||
+				  oauth_codes[i].code == MO_OAUTH_ERROR_UNAUTHORIZED_CLIENT;
+		/* the app's client is wrong: a new sign-in cannot fix it (exit 7) */
 		assert_exit_code(MO_OAUTH_ERROR,
 				 oauth_codes[i].code,
-				 oauth_codes[i].reauthorize ? MO_EXIT_REAUTHORIZE
-							    : MO_EXIT_FAILURE);
+				 client			      ? MO_EXIT_CLIENT
+				 : oauth_codes[i].reauthorize ? MO_EXIT_REAUTHORIZE
+							      : MO_EXIT_FAILURE);
 	}
 	assert_exit_code(MO_OAUTH_ERROR, MO_OAUTH_ERROR_OTHER, MO_EXIT_FAILURE);
 }
