@@ -161,7 +161,13 @@ mo_doctor_accounts(MoCli *cli, GPtrArray *findings)
 		    (account = mo_account_from_json(entry->json, entry->name, NULL)) == NULL)
 			continue;
 		check = g_strdup_printf(_("account %s"), name);
-		if (account->token->refresh_token == NULL)
+		if (account->needs_sign_in)
+			mo_doctor_add(findings,
+				      FALSE,
+				      check,
+				      g_strdup(_("the provider refused its grant")),
+				      g_strdup_printf(_("mailoauth authorize %s"), name));
+		else if (account->token->refresh_token == NULL)
 			mo_doctor_add(findings,
 				      FALSE,
 				      check,

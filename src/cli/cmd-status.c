@@ -49,6 +49,7 @@ mo_status_account_json(const MoAccount *account, gint64 now, gint64 margin)
 			   mo_json_new_boolean(mo_token_is_fresh(token, now, margin)));
 	mo_json_object_set(obj, "refresh_token", mo_json_new_boolean(token->refresh_token != NULL));
 	mo_json_object_set(obj, "scope", mo_status_string_new(token->scope));
+	mo_json_object_set(obj, "needs_sign_in", mo_json_new_boolean(account->needs_sign_in));
 	mo_json_object_set(obj,
 			   "last_refresh",
 			   token->last_refresh > 0 ? mo_json_new_int(token->last_refresh)
@@ -87,10 +88,17 @@ mo_status_print_account(const MoJson *obj, gint64 now)
 			: _(" — will be refreshed on use"));
 	if (scope != NULL)
 		g_print("  %-14s %s\n", _("scopes:"), scope);
-	g_print("  %-14s %s\n",
-		_("refresh token:"),
-		mo_json_get_boolean(mo_json_object_get(obj, "refresh_token")) ? _("present")
-									      : _("missing"));
+	if (mo_json_get_boolean(mo_json_object_get(obj, "needs_sign_in")))
+		g_print(_("  %-14s refused by the provider: sign in again with “mailoauth "
+			  "authorize %s”\n"),
+			_("refresh token:"),
+			account != NULL ? account : "");
+	else
+		g_print("  %-14s %s\n",
+			_("refresh token:"),
+			mo_json_get_boolean(mo_json_object_get(obj, "refresh_token"))
+				? _("present")
+				: _("missing"));
 	g_print("  %-14s %s\n",
 		_("last refresh:"),
 		mo_status_get_int(obj, "last_refresh") > 0 ? refreshed : _("never (by mailoauth)"));

@@ -243,6 +243,8 @@ mo_refresh_get_token(MoTokenStore *store,
 	    mo_token_seconds_left(token, mo_refresh_now()) > 0)
 		return g_steal_pointer(&token);
 	if (!mo_refresh_from_provider(store, token, options, &error_local)) {
+		if (store->refused != NULL && mo_error_needs_reauthorization(error_local))
+			store->refused(store, error_local);
 		if (!mo_refresh_can_keep(token, options, error_local)) {
 			g_propagate_error(error, g_steal_pointer(&error_local));
 			return NULL;

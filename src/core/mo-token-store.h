@@ -24,6 +24,9 @@ struct _MoTokenStore {
 	/* optional, after a load: the refresh margin this token asks for (a token file's
 	 * refresh_window), else @fallback */
 	gint64 (*margin)(MoTokenStore *self, gint64 fallback);
+	/* optional, under the lock: the provider refused the grant; the store remembers it
+	 * (best effort) so that "status" can say a new sign-in is needed */
+	void (*refused)(MoTokenStore *self, const GError *error);
 	void (*free)(MoTokenStore *self);
 };
 

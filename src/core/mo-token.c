@@ -181,6 +181,7 @@ mo_account_from_json(const gchar *json, const gchar *name, GError **error)
 	g_autofree gchar *what = g_strdup_printf(_("keyring item of account “%s”"), name);
 	g_autoptr(MoJson) obj = mo_json_parse_object(json, -1, what, error);
 	g_autoptr(MoAccount) account = NULL;
+	const MoJson *needs;
 
 	if (obj == NULL)
 		return NULL;
@@ -194,6 +195,9 @@ mo_account_from_json(const gchar *json, const gchar *name, GError **error)
 		return NULL;
 	if (account->user == NULL)
 		account->user = g_strdup(name);
+	needs = mo_json_object_get(obj, "needs_sign_in");
+	if (needs != NULL && mo_json_get_type(needs) == MO_JSON_BOOLEAN)
+		account->needs_sign_in = mo_json_get_boolean(needs);
 	return g_steal_pointer(&account);
 }
 
@@ -213,6 +217,8 @@ mo_account_to_json(const MoAccount *account)
 	mo_json_set_int64(obj, "expiry", token->expiry);
 	if (token->last_refresh > 0)
 		mo_json_set_int64(obj, "last_refresh", token->last_refresh);
+	if (account->needs_sign_in)
+		mo_json_object_set(obj, "needs_sign_in", mo_json_new_boolean(TRUE));
 	return mo_json_to_string(obj, FALSE);
 }
 

@@ -33,6 +33,9 @@ typedef struct {
 	gchar *user; /* the SASL login name; defaults to the name */
 	gchar *app;
 	MoToken *token;
+	/* the provider refused the grant (invalid_grant, …): only a new sign-in helps; set by a
+	 * failed refresh, gone with the next authorize (a new item) */
+	gboolean needs_sign_in;
 } MoAccount;
 
 #define MO_ACCOUNT_JSON_VERSION 1

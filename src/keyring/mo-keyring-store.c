@@ -92,7 +92,26 @@ mo_keyring_token_store_save(MoTokenStore *store, const MoToken *token, GError **
 
 	mo_token_free(self->account->token);
 	self->account->token = mo_token_copy(token);
+	/* a token that refreshed is a grant the provider accepts */
+	self->account->needs_sign_in = FALSE;
 	return mo_keyring_save_account(self->keyring, self->account, error);
+}
+
+/* The account item says the grant was refused, for "status" and "doctor"; a new sign-in
+ * replaces the item and with it the mark. Best effort: the refresh has failed already. */
+static void
+mo_keyring_token_store_refused(MoTokenStore *store, const GError *error)
+{
+	MoKeyringTokenStore *self = (MoKeyringTokenStore *)store;
+	g_autoptr(GError) error_local = NULL;
+
+	if (self->account == NULL || self->account->needs_sign_in)
+		return;
+	self->account->needs_sign_in = TRUE;
+	if (!mo_keyring_save_account(self->keyring, self->account, &error_local))
+		g_debug("cannot mark %s as needing a sign-in: %s",
+			self->account_name,
+			error_local->message);
 }
 
 static void mo_keyring_token_store_free(MoTokenStore *store);
@@ -112,6 +131,7 @@ mo_keyring_token_store_new(MoKeyring *keyring, const gchar *account)
 	self->parent.load = mo_keyring_token_store_load;
 	self->parent.load_app = mo_keyring_token_store_load_app;
 	self->parent.save = mo_keyring_token_store_save;
+	self->parent.refused = mo_keyring_token_store_refused;
 	self->parent.free = mo_keyring_token_store_free;
 	return &self->parent;
 }

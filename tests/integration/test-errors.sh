@@ -54,6 +54,12 @@ assert_contains "$ERR" "AADSTS70000: The provided grant has expired" \
 assert_empty "$OUT" "invalid_grant: nothing on stdout"
 assert_eq "$(ts_requests)" 1 "invalid_grant is not retried"
 stored_rt_unchanged "invalid_grant: the stored refresh token is unchanged"
+mo invalid-grant-status status "$ACCOUNT"
+assert_contains "$OUT" "refused by the provider: sign in again with “mailoauth authorize $ACCOUNT”" \
+	"invalid_grant: status says a new sign-in is needed, not 'refresh token: present'"
+mo invalid-grant-json status "$ACCOUNT" --json
+assert_eq "$(json_get "$OUT" 'd["accounts"][0]["needs_sign_in"]')" true \
+	"invalid_grant: status --json has needs_sign_in"
 
 ts_mode invalid_client
 mo invalid-client token "$ACCOUNT"
