@@ -100,7 +100,8 @@ mo_file_read_secret(const gchar *path, gsize max, gsize *len, struct stat *st, G
 	return g_steal_pointer(&data);
 }
 
-static gboolean
+/* Writes all of @data, across short writes and EINTR. */
+gboolean
 mo_file_write_all(int fd, const gchar *data, gsize len)
 {
 	while (len > 0) {

@@ -8,6 +8,7 @@ G_BEGIN_DECLS
 
 gchar *
 mo_file_read_secret(const gchar *path, gsize max, gsize *len, struct stat *st, GError **error);
+gboolean mo_file_write_all(int fd, const gchar *data, gsize len);
 gboolean mo_file_replace(const gchar *path,
 			 const gchar *data,
 			 gsize len,

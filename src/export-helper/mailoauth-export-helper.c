@@ -47,6 +47,7 @@
 
 #include "mo-export-layout.h"
 #include "mo-export-status.h"
+#include "mo-file.h"
 #include "mo-postfix-config.h"
 #include "mo-secure.h"
 #include "mo-token.h"
@@ -591,27 +592,12 @@ mo_helper_create_temp(int dir_fd, const gchar *name, gchar **tmp)
 	return -1;
 }
 
-static gboolean
-mo_helper_write_all(int fd, const gchar *data, gsize len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return FALSE;
-		data += n;
-		len -= (gsize)n;
-	}
-	return TRUE;
-}
-
 /* Owner and mode before the data, so that it is never readable by anyone else. */
 static gboolean
 mo_helper_fill(int fd, const gchar *data, gsize len, mode_t mode, const MoExportLayout *layout)
 {
 	return fchown(fd, layout->uid, layout->gid) == 0 && fchmod(fd, mode) == 0 &&
-	       mo_helper_write_all(fd, data, len) && fsync(fd) == 0;
+	       mo_file_write_all(fd, data, len) && fsync(fd) == 0;
 }
 
 /* Replaces @name in the directory @dir_fd (@dir in messages) atomically: a new file beside it

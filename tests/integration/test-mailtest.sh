@@ -57,10 +57,7 @@ assert_rc 2 "test without --imap or --smtp: exit 2"
 
 # revoke the grant: the cached access token is then refused by the server
 keyring_account_json "$ACCOUNT" "$TEST_DIR/acct.json"
-# (no newline: curl's @file sends the file as it is)
-(umask 077 && printf '%s' "$(json_get "$TEST_DIR/acct.json" 'd["refresh_token"]')" >"$TEST_DIR/rt")
-pv_curl --fail -d client_id=mailoauth-public --data-urlencode "token@$TEST_DIR/rt" \
-	-o /dev/null "$ISSUER/token/revocation" || diag "revocation failed"
+revoke "$(json_get "$TEST_DIR/acct.json" 'd["refresh_token"]')" || diag "revocation failed"
 mo refused test "$ACCOUNT" --imap "$IMAP"
 assert_rc 1 "after the grant was revoked: exit 1"
 assert_contains "$ERR" "refused the XOAUTH2 login of $ACCOUNT" "... saying the server refused the login"

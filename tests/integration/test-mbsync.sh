@@ -75,22 +75,7 @@ learn_secret() {
 
 # ------------------------------------------------------------- provider ----
 
-# secret_file NAME VALUE: VALUE (no newline) in a 0600 file; prints its path.
-secret_file() {
-	(umask 077 && printf '%s' "$2" >"$TEST_DIR/$1")
-	printf '%s\n' "$TEST_DIR/$1"
-}
 
-# introspect TOKEN: POST /token/introspection as Dovecot does; prints the
-# answer's "active" (true/false).
-introspect() {
-	local tok
-	tok=$(secret_file introspect.token "$1")
-	pv_curl -K "$TEST_DIR/dovecot.curlrc" --data-urlencode "token@$tok" \
-		-o "$TEST_DIR/introspect.json" "$ISSUER/token/introspection"
-	rm -f -- "$tok"
-	json_get "$TEST_DIR/introspect.json" 'd.get("active")'
-}
 
 # wait_inactive TOKEN MAX_S: until introspection says the token is dead.
 wait_inactive() {
@@ -102,17 +87,6 @@ wait_inactive() {
 	return 1
 }
 
-# revoke TOKEN: POST /token/revocation (mailoauth-public); a refresh token
-# revokes its whole grant, access tokens included.
-revoke() {
-	local tok
-	tok=$(secret_file revoke.token "$1")
-	pv_curl --fail -d client_id=mailoauth-public --data-urlencode "token@$tok" \
-		-o /dev/null "$ISSUER/token/revocation"
-	local rc=$?
-	rm -f -- "$tok"
-	return $rc
-}
 
 # approve URL: tests/provider/approve-device.sh, as a browser would.
 approve() {

@@ -114,33 +114,8 @@ learn_secret() {
 
 # ------------------------------------------------------------- provider ----
 
-# secret_file NAME VALUE: VALUE (no newline) in a 0600 file; prints its path.
-secret_file() {
-	(umask 077 && printf '%s' "$2" >"$TEST_DIR/$1")
-	printf '%s\n' "$TEST_DIR/$1"
-}
 
-# introspect TOKEN: POST /token/introspection as Dovecot does; prints "active".
-introspect() {
-	local tok
-	tok=$(secret_file introspect.token "$1")
-	pv_curl -K "$TEST_DIR/dovecot.curlrc" --data-urlencode "token@$tok" \
-		-o "$TEST_DIR/introspect.json" "$ISSUER/token/introspection"
-	rm -f -- "$tok"
-	json_get "$TEST_DIR/introspect.json" 'd.get("active")'
-}
 
-# revoke TOKEN: POST /token/revocation (mailoauth-public): every token of
-# the grant dies (oidc-provider revokes by grant, for either kind of token).
-revoke() {
-	local tok rc
-	tok=$(secret_file revoke.token "$1")
-	pv_curl --fail -d client_id=mailoauth-public --data-urlencode "token@$tok" \
-		-o /dev/null "$ISSUER/token/revocation"
-	rc=$?
-	rm -f -- "$tok"
-	return $rc
-}
 
 # file_tokens: the token file's access and refresh tokens into AT, RT, its
 # expiry (as written) into EXPIRY_JSON.

@@ -53,3 +53,33 @@ pv_stat() {
 	pv_curl --fail -o "$TEST_DIR/stats.json" "$ISSUER/test/stats" &&
 		json_get "$TEST_DIR/stats.json" "d[\"$1\"]"
 }
+
+# secret_file NAME VALUE: VALUE (no newline: curl's @file sends a file as it
+# is) in a 0600 file of TEST_DIR; prints its path.
+secret_file() {
+	(umask 077 && printf '%s' "$2" >"$TEST_DIR/$1")
+	printf '%s\n' "$TEST_DIR/$1"
+}
+
+# introspect TOKEN: POST /token/introspection as Dovecot does (Basic auth from
+# $TEST_DIR/dovecot.curlrc); prints the answer's "active" (true/false).
+introspect() {
+	local tok
+	tok=$(secret_file introspect.token "$1")
+	pv_curl -K "$TEST_DIR/dovecot.curlrc" --data-urlencode "token@$tok" \
+		-o "$TEST_DIR/introspect.json" "$ISSUER/token/introspection"
+	rm -f -- "$tok"
+	json_get "$TEST_DIR/introspect.json" 'd.get("active")'
+}
+
+# revoke TOKEN: POST /token/revocation (mailoauth-public): oidc-provider
+# revokes by grant, so every token of the grant dies, for either kind.
+revoke() {
+	local tok rc
+	tok=$(secret_file revoke.token "$1")
+	pv_curl --fail -d client_id=mailoauth-public --data-urlencode "token@$tok" \
+		-o /dev/null "$ISSUER/token/revocation"
+	rc=$?
+	rm -f -- "$tok"
+	return $rc
+}
