@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "mo-cli.h"
+#include "mo-json.h"
 #include "mo-secure.h"
 
 static void
@@ -83,9 +84,68 @@ mo_app_list_print(const MoKeyringEntry *entry)
 		endpoint);
 }
 
+/* A string of "app list --json", or null; keyring attributes may hold bytes that are not UTF-8. */
+static MoJson *
+mo_app_list_string_new(const gchar *text)
+{
+	g_autofree gchar *valid = NULL;
+
+	if (text == NULL)
+		return mo_json_new_null();
+	valid = g_utf8_make_valid(text, -1);
+	return mo_json_new_string(valid);
+}
+
+/* One app of "app list --json" (shell completions read the names): whether it has a client
+ * secret, never the secret. */
+static MoJson *
+mo_app_list_json(const MoKeyringEntry *entry)
+{
+	MoJson *obj = mo_json_new_object();
+	g_autoptr(MoApp) app = NULL;
+	g_autoptr(GError) error_local = NULL;
+
+	mo_json_object_set(obj, "app", mo_app_list_string_new(entry->name));
+	if (entry->locked) {
+		mo_json_object_set(obj, "locked", mo_json_new_boolean(TRUE));
+		return obj;
+	}
+	app = mo_app_from_json(entry->json, entry->name, &error_local);
+	if (app == NULL) {
+		mo_json_object_set(obj, "error", mo_app_list_string_new(error_local->message));
+		return obj;
+	}
+	mo_json_object_set(obj,
+			   "provider",
+			   mo_app_list_string_new(mo_provider_to_string(app->provider)));
+	mo_json_object_set(obj, "client_id", mo_app_list_string_new(app->client_id));
+	mo_json_object_set(obj, "secret", mo_json_new_boolean(app->client_secret != NULL));
+	mo_json_object_set(obj, "token_endpoint", mo_app_list_string_new(app->token_endpoint));
+	return obj;
+}
+
+static void
+mo_app_list_print_json(GPtrArray *entries)
+{
+	g_autoptr(MoJson) report = mo_json_new_object();
+	MoJson *apps = mo_json_new_array();
+	g_autofree gchar *text = NULL;
+
+	mo_json_object_set(report, "apps", apps);
+	for (guint i = 0; i < entries->len; i++)
+		mo_json_array_add(apps, mo_app_list_json(g_ptr_array_index(entries, i)));
+	text = mo_json_to_string(report, TRUE);
+	g_print("%s\n", text);
+}
+
 static int
 mo_app_list(MoCli *cli, int argc, char **argv)
 {
+	gboolean as_json = FALSE;
+	const GOptionEntry entries_opt[] = {
+		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print JSON"), NULL},
+		{NULL},
+	};
 	g_autoptr(GPtrArray) entries = NULL;
 	MoKeyring *keyring;
 	GError *error = NULL;
@@ -93,7 +153,7 @@ mo_app_list(MoCli *cli, int argc, char **argv)
 	if (!mo_cli_parse(cli,
 			  "",
 			  _("Lists the registered apps."),
-			  NULL,
+			  entries_opt,
 			  &argc,
 			  &argv,
 			  0,
@@ -103,6 +163,10 @@ mo_app_list(MoCli *cli, int argc, char **argv)
 	keyring = mo_cli_get_keyring(cli, &error);
 	if (keyring == NULL || (entries = mo_keyring_list(keyring, MO_KEYRING_APP, &error)) == NULL)
 		return mo_cli_fail(cli, NULL, error);
+	if (as_json) {
+		mo_app_list_print_json(entries);
+		return MO_EXIT_OK;
+	}
 	g_print("%-20s %-10s %-38s %-6s %s\n",
 		_("NAME"),
 		_("PROVIDER"),

@@ -276,6 +276,29 @@ mo_export_postconf_detail(const gchar *stderr_text, const GError *error)
 	return mo_export_display_max(lines[0], MO_EXPORT_DISPLAY_POSTCONF_MAX);
 }
 
+/* postconf without a main.cf sleeps a second before it fails (as every postfix program does
+ * before a fatal error), which "mailoauth status" would pay on every machine without postfix:
+ * ask only where there is a configuration to ask about. */
+static gboolean
+mo_export_postconf_has_config(const gchar *postconf, const gchar *config_dir, GError **error)
+{
+	g_autofree gchar *main_cf = g_build_filename(config_dir, "main.cf", NULL);
+
+	/* (a postconf given by the caller, the unit tests', has no such pause) */
+	if (g_strcmp0(postconf, MO_EXPORT_POSTCONF_DEFAULT) != 0 ||
+	    g_file_test(main_cf, G_FILE_TEST_IS_REGULAR))
+		return TRUE;
+	g_set_error(error,
+		    MO_ERROR,
+		    MO_ERROR_FAILED,
+		    _("Cannot ask postfix where it keeps its files (%s -c %s): there is no %s; "
+		      "is postfix installed and configured?"),
+		    postconf,
+		    config_dir,
+		    main_cf);
+	return FALSE;
+}
+
 /* Runs postconf -c CONFIG_DIR QUERY… (no shell) and returns what it printed. */
 static gchar *
 mo_export_postconf_run(const gchar *postconf,
@@ -323,9 +346,12 @@ static gboolean
 mo_export_layout_ask_queue(MoExportLayout *layout, const gchar *postconf, GError **error)
 {
 	const gchar *const query[] = {"-h", "queue_directory", "mail_owner", NULL};
-	g_autofree gchar *out =
-		mo_export_postconf_run(postconf, layout->postfix_config, query, error);
+	g_autofree gchar *out = NULL;
 	g_auto(GStrv) lines = NULL;
+
+	if (!mo_export_postconf_has_config(postconf, layout->postfix_config, error))
+		return FALSE;
+	out = mo_export_postconf_run(postconf, layout->postfix_config, query, error);
 
 	if (out == NULL)
 		return FALSE;
