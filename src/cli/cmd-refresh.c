@@ -82,6 +82,7 @@ mo_cmd_refresh_file(MoCli *cli, const gchar *path, gint64 margin, gboolean force
 		.margin = margin,
 		.force = force,
 		.http = cli->config.http,
+		.warn = mo_cli_warn,
 		.before_request = mo_curl_preload,
 	};
 	g_autoptr(MoTokenStore) store = NULL;

@@ -8,15 +8,6 @@
 #include "mo-curl.h"
 #include "mo-refresh.h"
 
-static void
-mo_cmd_warn_kept(const gchar *message, gpointer user_data)
-{
-	/* the message may quote the provider */
-	g_autofree gchar *shown = mo_text_escape(message);
-
-	g_printerr(_("mailoauth: warning: %s\n"), shown);
-}
-
 /* Fresh token of @account from the keyring, refreshed (and stored) first if needed. */
 MoToken *
 mo_cli_get_token(MoCli *cli,
@@ -29,7 +20,7 @@ mo_cli_get_token(MoCli *cli,
 		.margin = cli->config.refresh_margin,
 		.force = force,
 		.http = cli->config.http,
-		.warn = mo_cmd_warn_kept,
+		.warn = mo_cli_warn,
 		.warn_data = (gpointer)account,
 		.before_request = mo_curl_preload,
 	};

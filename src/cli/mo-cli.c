@@ -147,6 +147,16 @@ mo_cli_print_hint(MoExitCode code, const gchar *account)
 	}
 }
 
+/* A refresh's warning (a token kept for now, a journaled answer), as the CLI prints them. */
+void
+mo_cli_warn(const gchar *message, gpointer user_data)
+{
+	/* the message may quote the provider */
+	g_autofree gchar *shown = mo_text_escape(message);
+
+	g_printerr(_("mailoauth: warning: %s\n"), shown);
+}
+
 /* Reports @error on stderr, with what to do next, and returns the exit code for it. */
 int
 mo_cli_fail(MoCli *cli, const gchar *account, GError *error)

@@ -43,6 +43,7 @@ gboolean mo_cli_parse_with(MoCli *cli,
 			   GError **error);
 gchar *mo_cli_read_line_prompt(const gchar *prompt, gsize max, GError **error);
 int mo_cli_fail(MoCli *cli, const gchar *account, GError *error);
+void mo_cli_warn(const gchar *message, gpointer user_data);
 gchar *mo_cli_format_time(gint64 when, gint64 now);
 gchar *mo_cli_format_expiry(gint64 expiry, gint64 now);
 gint mo_cli_compare_paths(gconstpointer a, gconstpointer b);

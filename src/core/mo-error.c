@@ -64,6 +64,8 @@ mo_error_needs_reauthorization(const GError *error)
 		return FALSE;
 	switch (error->code) {
 	case MO_OAUTH_ERROR_INVALID_GRANT:
+	/* on a refresh: the grant no longer covers its scopes; only a new sign-in helps */
+	case MO_OAUTH_ERROR_INVALID_SCOPE:
 	case MO_OAUTH_ERROR_INVALID_CLIENT:
 	case MO_OAUTH_ERROR_UNAUTHORIZED_CLIENT:
 	case MO_OAUTH_ERROR_INTERACTION_REQUIRED:

@@ -2,10 +2,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mo-error.h"
 #include "mo-file.h"
@@ -54,6 +56,27 @@ mo_journal_dir_owner(const gchar *path, uid_t *uid, gid_t *gid)
 	}
 }
 
+/* In place, not a temp file renamed over it: the answer must carry its final name from the
+ * first moment, or a process killed before the rename (fsync takes milliseconds) leaves it
+ * where no one looks. A write of a few hundred bytes reaches the page cache whole, so a kill
+ * leaves all of it or (before the write) an empty file, which reads as no journal; the fsync
+ * is for a power loss. The old journal it truncates was recovered under the same lock. */
+static gboolean
+mo_journal_write_in_place(const gchar *path, const gchar *data, uid_t uid, gid_t gid)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	gboolean ok;
+
+	if (fd < 0)
+		return FALSE;
+	if (geteuid() == 0 && fchown(fd, uid, gid) != 0)
+		g_debug("cannot give the journal %s to its directory's owner", path);
+	ok = fchmod(fd, 0600) == 0 && mo_file_write_all(fd, data, strlen(data)) && fsync(fd) == 0;
+	if (close(fd) != 0)
+		ok = FALSE;
+	return ok;
+}
+
 static gboolean
 mo_journal_write_one(const gchar *path, const gchar *data, GError **error)
 {
@@ -72,7 +95,18 @@ mo_journal_write_one(const gchar *path, const gchar *data, GError **error)
 		return FALSE;
 	}
 	mo_journal_dir_owner(path, &uid, &gid);
-	return mo_file_replace(path, data, strlen(data), 0600, uid, gid, error);
+	if (!mo_journal_write_in_place(path, data, uid, gid)) {
+		int errsv = errno;
+		g_set_error(error,
+			    MO_ERROR,
+			    MO_ERROR_FAILED,
+			    _("Cannot write the refresh journal %s: %s"),
+			    path,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	/* success */
+	return TRUE;
 }
 
 /**

@@ -96,8 +96,10 @@ mo_oauth_read_expires_in(const MoJson *obj, gint64 now, gint64 *expiry, GError *
 {
 	gint64 expires_in = 0;
 
-	if (!mo_json_get_int64(obj, "expires_in", &expires_in, _("token response"), error))
-		return FALSE;
+	/* a negative or fractional lifetime is the provider's oddity: treated as absent, for
+	 * the answer (maybe a rotated refresh token) must not be refused for it */
+	if (!mo_json_get_int64(obj, "expires_in", &expires_in, _("token response"), NULL))
+		expires_in = 0;
 	/* RFC 6749 makes expires_in optional; without it, assume the common hour rather than
 	 * refreshing on every call */
 	if (expires_in <= 0)

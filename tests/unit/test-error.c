@@ -12,7 +12,7 @@ static const struct {
 	{MO_OAUTH_ERROR_INVALID_GRANT, "invalid_grant", TRUE},
 	{MO_OAUTH_ERROR_UNAUTHORIZED_CLIENT, "unauthorized_client", TRUE},
 	{MO_OAUTH_ERROR_UNSUPPORTED_GRANT_TYPE, "unsupported_grant_type", FALSE},
-	{MO_OAUTH_ERROR_INVALID_SCOPE, "invalid_scope", FALSE},
+	{MO_OAUTH_ERROR_INVALID_SCOPE, "invalid_scope", TRUE},
 	{MO_OAUTH_ERROR_ACCESS_DENIED, "access_denied", TRUE},
 	{MO_OAUTH_ERROR_EXPIRED_TOKEN, "expired_token", TRUE},
 	{MO_OAUTH_ERROR_AUTHORIZATION_PENDING, "authorization_pending", FALSE},

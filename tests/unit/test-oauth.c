@@ -248,13 +248,30 @@ test_parse_200_wrong_types_are_protocol_errors(void **state)
 {
 	assert_parse_fails(200, "{\"access_token\":42}", MO_ERROR, MO_ERROR_PROTOCOL);
 	assert_parse_fails(200,
-			   "{\"access_token\":\"a\",\"expires_in\":\"soon\"}",
-			   MO_ERROR,
-			   MO_ERROR_PROTOCOL);
-	assert_parse_fails(200,
 			   "{\"access_token\":\"a\",\"refresh_token\":{}}",
 			   MO_ERROR,
 			   MO_ERROR_PROTOCOL);
+}
+
+/* An odd expires_in (negative, fractional, text) is read as absent — an hour — rather than
+ * refusing an answer that may carry a rotated refresh token. */
+static void
+test_parse_odd_expires_in_as_absent(void **state)
+{
+	const gchar *bodies[] = {
+		"{\"access_token\":\"a\",\"refresh_token\":\"r\",\"expires_in\":-60}",
+		"{\"access_token\":\"a\",\"refresh_token\":\"r\",\"expires_in\":3599.5}",
+		"{\"access_token\":\"a\",\"refresh_token\":\"r\",\"expires_in\":\"soon\"}",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bodies); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(MoToken) token = parse(200, bodies[i], &error);
+
+		mo_assert_no_error(error);
+		assert_string_equal(token->refresh_token, "r");
+		mo_assert_int64_equal(token->expiry, TEST_NOW + 3600);
+	}
 }
 
 /* Regression: now + expires_in is not bounded; a huge expires_in overflows gint64
@@ -535,6 +552,7 @@ main(void)
 		cmocka_unit_test(test_refresh_insecure_endpoint),
 		cmocka_unit_test(test_parse_200_wrong_types_are_protocol_errors),
 		cmocka_unit_test(test_parse_huge_expires_in),
+		cmocka_unit_test(test_parse_odd_expires_in_as_absent),
 		cmocka_unit_test(test_parse_control_characters_in_tokens),
 		cmocka_unit_test(test_parse_printable_tokens_accepted),
 		cmocka_unit_test(test_parse_error_description_escaped),
