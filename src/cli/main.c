@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "mo-cli.h"
+#include "mo-curl.h"
 
 static const struct {
 	const gchar *name;
@@ -197,6 +198,7 @@ main(int argc, char **argv)
 			return MO_EXIT_FAILURE;
 		cli.command = commands[i].name;
 		rc = commands[i].func(&cli, argc - 1, argv + 1);
+		mo_curl_preload_finish();
 		g_clear_pointer(&cli.keyring, mo_keyring_free);
 		return rc;
 	}

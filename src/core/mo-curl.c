@@ -82,6 +82,22 @@ mo_curl_get(GError **error)
 	return curl;
 }
 
+static GThread *mo_curl_preloader = NULL;
+
+/**
+ * mo_curl_preload_finish:
+ *
+ * Waits for a preload started by mo_curl_preload(). Call before the process exits: when no
+ * request followed (another process refreshed meanwhile), exit() would otherwise run
+ * OpenSSL's cleanup while the preloading thread is still initialising it (a crash or a
+ * double free at exit, and PassCmd's exit status with it).
+ */
+void
+mo_curl_preload_finish(void)
+{
+	g_clear_pointer(&mo_curl_preloader, g_thread_join);
+}
+
 static gpointer
 mo_curl_preload_thread(gpointer data)
 {
@@ -97,7 +113,7 @@ mo_curl_preload(void)
 	static gsize started = 0;
 
 	if (g_once_init_enter(&started)) {
-		g_thread_unref(g_thread_new("mo-curl-preload", mo_curl_preload_thread, NULL));
+		mo_curl_preloader = g_thread_new("mo-curl-preload", mo_curl_preload_thread, NULL);
 		g_once_init_leave(&started, 1);
 	}
 }

@@ -31,5 +31,6 @@ typedef struct {
 
 const MoCurl *mo_curl_get(GError **error);
 void mo_curl_preload(void);
+void mo_curl_preload_finish(void);
 
 G_END_DECLS
